@@ -1,0 +1,95 @@
+/*-------------------------------------------------------------------------
+ *
+ * aws_request.h
+ *	  One signed AWS request with retries: signs with SigV4, sends through
+ *	  http.c, parses AWS error bodies (XML for S3/STS, JSON for Kinesis),
+ *	  and retries 5xx, throttling and network errors with capped
+ *	  exponential backoff and full jitter (never 4xx auth errors).
+ *
+ *	  aws_report_error() is the boundary that turns a failed request into
+ *	  ereport with a SQLSTATE, the AWS Code/Message/RequestId in detail and
+ *	  errcontext naming the request.
+ *
+ * IDENTIFICATION
+ *	  src/aws/aws_request.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef DLAKE_AWS_REQUEST_H
+#define DLAKE_AWS_REQUEST_H
+
+#include "postgres.h"
+
+#include "aws/credentials.h"
+#include "aws/http.h"
+
+typedef struct AwsEndpoint
+{
+	char	   *base_url;		/* "https://host[:port]" no trailing slash */
+	char	   *host;			/* Host header value as signed ("host[:port]") */
+	bool		verify_tls;
+	char	   *ca_file;		/* NULL = default */
+} AwsEndpoint;
+
+typedef struct AwsRequest
+{
+	const char *service;		/* "s3", "kinesis", "sts" */
+	const char *region;
+	const char *method;
+	const AwsEndpoint *endpoint;
+	const char *path;			/* percent-encoded path as sent */
+	const char *query;			/* encoded query, without '?'; NULL = none */
+	List	   *headers;		/* extra DlakeHttpHeader * (Range,
+								 * Content-Type, X-Amz-Target, ...) */
+	const char *body;
+	size_t		body_len;
+	bool		unsigned_payload;	/* S3 only */
+	bool		head;
+	bool		idempotent;		/* may be retried after a network error */
+	size_t		max_response_bytes;
+	const char *describe;		/* "PUT s3://bucket/key" for errcontext */
+} AwsRequest;
+
+typedef enum AwsStatus
+{
+	AWS_OK = 0,
+	AWS_ERR_TRANSPORT,			/* network error after all retries */
+	AWS_ERR_SERVICE,			/* an HTTP error status with an AWS error */
+	AWS_ERR_INTERRUPTED			/* cancel / terminate pending */
+} AwsStatus;
+
+typedef struct AwsResponse
+{
+	long		http_status;
+	StringInfoData body;
+	List	   *headers;		/* DlakeHttpHeader *, lowercased names */
+	DlakeHttpError transport_error;
+	char	   *transport_message;
+	char	   *aws_code;		/* parsed from the error body, or NULL */
+	char	   *aws_message;
+	char	   *request_id;
+	int			attempts;
+	int			throttles;		/* throttling answers seen (retried) */
+} AwsResponse;
+
+/* per-process counters, exposed for tests and stream_status */
+typedef struct AwsRequestStats
+{
+	int64		requests;
+	int64		retries;
+	int64		throttles;
+} AwsRequestStats;
+
+extern AwsRequestStats aws_request_stats;
+
+extern AwsStatus aws_request_execute(const AwsRequest *req,
+									 const AwsCredentials *creds,
+									 AwsResponse *resp);
+extern void aws_report_error(const AwsRequest *req,
+										 const AwsResponse *resp) pg_attribute_noreturn();
+extern int	aws_error_sqlstate(const AwsResponse *resp);
+extern bool aws_error_is_retryable(long http_status, const char *code);
+extern bool aws_error_is_throttling(const char *code);
+extern const char *aws_response_header(const AwsResponse *resp, const char *lname);
+
+#endif							/* DLAKE_AWS_REQUEST_H */

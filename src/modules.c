@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * modules.c
+ *	  Calls each module's one-time initialisation, in layer order.
+ *	  A module that needs setup at load time adds one line here.
+ *
+ * IDENTIFICATION
+ *	  src/modules.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "modules.h"
+
+void
+dlake_modules_init(void)
+{
+	/* aws/ layer: nothing yet (libcurl is initialised lazily) */
+}
