@@ -92,4 +92,19 @@ extern bool aws_error_is_retryable(long http_status, const char *code);
 extern bool aws_error_is_throttling(const char *code);
 extern const char *aws_response_header(const AwsResponse *resp, const char *lname);
 
+/* full-jitter backoff before retry n (1-based), from the dlake.retry_* GUCs */
+extern long aws_backoff_delay_ms(int retry);
+
+/* sleep on the latch; false when a cancel/termination became pending */
+extern bool aws_sleep_interruptible(long ms);
+
+/*
+ * Notes for callers:
+ *	- creds == NULL sends the request unsigned (STS web identity, metadata).
+ *	- resp->body/headers describe the last attempt; on AWS_ERR_SERVICE the
+ *	  aws_code/aws_message/request_id fields are filled (aws_error.c).
+ *	- on AWS_ERR_INTERRUPTED clean up, then call aws_report_error() (it runs
+ *	  CHECK_FOR_INTERRUPTS first so the real cancel error is raised).
+ */
+
 #endif							/* DLAKE_AWS_REQUEST_H */

@@ -62,6 +62,8 @@ typedef struct DlakeHttpResponse
 	StringInfoData body;
 	List	   *headers;		/* of DlakeHttpHeader *, names lowercased */
 	char		errbuf[256];	/* libcurl's message when not OK */
+	bool		sent;			/* request bytes reached the wire (a
+								 * failure with !sent is safe to retry) */
 } DlakeHttpResponse;
 
 extern void dlake_http_options_default(DlakeHttpOptions *opts);
@@ -71,5 +73,8 @@ extern DlakeHttpError dlake_http_perform(const DlakeHttpRequest *req,
 extern const char *dlake_http_header(const DlakeHttpResponse *resp, const char *lname);
 extern const char *dlake_http_strerror(DlakeHttpError err);
 extern DlakeHttpHeader *dlake_http_make_header(const char *name, const char *value);
+
+/* drop the cached libcurl handles and their pooled connections */
+extern void dlake_http_reset(void);
 
 #endif							/* DLAKE_HTTP_H */

@@ -17,6 +17,8 @@
 
 #include "postgres.h"
 
+#include "pgtime.h"
+
 #define SIGV4_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 #define SIGV4_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
@@ -68,9 +70,22 @@ extern char *sigv4_presign_query(const char *method, const char *path, const cha
 								 const char *access_key_id, const char *secret,
 								 const char *session_token);
 
+/*
+ * Same with an existing query (kept, and signed) and explicit path style and
+ * payload line; returns the whole query string to send.
+ */
+extern char *sigv4_presign_query_ext(const char *method, const char *path,
+									 const char *query, const char *host,
+									 const SigV4Scope *scope, int expires_s,
+									 const char *access_key_id, const char *secret,
+									 const char *session_token, bool s3_style,
+									 const char *payload_hash);
+
 /* helpers */
 extern void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 extern char *sigv4_uri_encode(const char *s, bool keep_slash);
+extern char *sigv4_uri_decode(const char *s, size_t len);
+extern char *sigv4_canonical_query(const char *query);
 extern void sigv4_format_amz_date(pg_time_t t, char out[17]);
 
 #endif							/* DLAKE_SIGV4_H */

@@ -1,0 +1,66 @@
+
+/* ---- aws/: SigV4 stages, request statistics, credential and request test helpers ---- */
+
+CREATE FUNCTION dlake.sigv4_canonical_request(method text, path text, query text,
+	headers text[], payload_hash text, s3_style boolean)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_canonical_request'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_canonical_request(text, text, text, text[], text, boolean) IS
+	'internal test helper: SigV4 canonical request (headers as name:value)';
+
+CREATE FUNCTION dlake.sigv4_string_to_sign(amz_date text, region text, service text,
+	canonical_request text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_string_to_sign'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_string_to_sign(text, text, text, text) IS
+	'internal test helper: SigV4 string to sign';
+
+CREATE FUNCTION dlake.sigv4_signing_key_hex(secret text, date text, region text, service text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_signing_key_hex'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_signing_key_hex(text, text, text, text) IS
+	'internal test helper: SigV4 signing key (hex)';
+
+CREATE FUNCTION dlake.sigv4_signature(secret text, amz_date text, region text, service text,
+	string_to_sign text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_signature'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_signature(text, text, text, text, text) IS
+	'internal test helper: SigV4 signature of a string to sign';
+
+CREATE FUNCTION dlake.sigv4_authorization(method text, path text, query text,
+	headers text[], payload_hash text, s3_style boolean, amz_date text, region text,
+	service text, access_key_id text, secret text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_authorization'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_authorization(text, text, text, text[], text, boolean, text, text, text, text, text) IS
+	'internal test helper: SigV4 Authorization header value';
+
+CREATE FUNCTION dlake.sigv4_presign_query(method text, path text, host text, amz_date text,
+	region text, service text, expires_s integer, access_key_id text, secret text,
+	session_token text DEFAULT NULL)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_presign_query'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_presign_query(text, text, text, text, text, text, integer, text, text, text) IS
+	'internal test helper: query string of a SigV4 presigned URL';
+
+CREATE FUNCTION dlake.sigv4_uri_encode(s text, keep_slash boolean DEFAULT false)
+RETURNS text
+AS 'MODULE_PATHNAME', 'dlake_sigv4_uri_encode'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.sigv4_uri_encode(text, boolean) IS
+	'internal test helper: SigV4 percent-encoding (unreserved A-Z a-z 0-9 - . _ ~)';
+
+CREATE FUNCTION dlake.aws_request_stats(OUT requests bigint, OUT retries bigint,
+	OUT throttles bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dlake_aws_request_stats'
+LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
+COMMENT ON FUNCTION dlake.aws_request_stats() IS
+	'AWS requests, retries and throttled answers of the current backend';
