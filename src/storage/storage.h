@@ -88,4 +88,15 @@ extern void storage_write_abort(DlakeWriteStream *ws);
 /* delete objects (List of DlakeLocation *); S3 batches by 1000 */
 extern void storage_delete(DlakeStorage *st, List *locations);
 
+/*
+ * S3-only helpers used by the SQL API: a presigned URL for one object
+ * (method GET or PUT, expires_s 1..604800), bucket creation (for demos and
+ * tests) and a copy (server-side within one S3 bucket, else streamed).
+ */
+extern char *storage_presign(DlakeStorage *st, const DlakeLocation *loc,
+							 const char *method, int expires_s);
+extern void storage_create_bucket(DlakeStorage *st, const char *bucket);
+extern void storage_copy(DlakeStorage *src_st, const DlakeLocation *src,
+						 DlakeStorage *dst_st, const DlakeLocation *dst);
+
 #endif							/* DLAKE_STORAGE_H */
