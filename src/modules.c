@@ -11,10 +11,14 @@
  */
 #include "postgres.h"
 
+#include "ingest/ingest.h"
 #include "modules.h"
 
 void
 dlake_modules_init(void)
 {
 	/* aws/ layer: nothing yet (libcurl is initialised lazily) */
+
+	/* ingest/: Kinesis stream launcher (shared_preload_libraries only) */
+	dlake_ingest_init();
 }
