@@ -33,6 +33,12 @@
  *   "count": n}.  Rates are probabilities in [0,1]; "match" is tested against
  *   "METHOD /path?query" and against X-Amz-Target; "count" caps the number of
  *   injected faults (delays do not count).
+ *   Kinesis only: "expiredIterator": rate answers ExpiredIteratorException;
+ *   "putFail": rate fails each PutRecords entry with that probability — the
+ *   failed entries are removed from the forwarded request and answered as
+ *   ProvisionedThroughputExceededException in their slots (the log entry
+ *   gets putEntries and putFailed); one PutRecords request counts as one
+ *   fault.
  *
  * usage: node sigv4-proxy.mjs --service s3|kinesis --port N --upstream URL
  *        --keys keys.json [--region us-east-1] [--ready file]
@@ -46,7 +52,7 @@ import { Hash } from '@smithy/hash-node';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 const MAX_LOG = 20000;
 const MAX_SKEW_MS = 15 * 60 * 1000;
-const FAULT_MODES = ['drop', 'blackhole', 'status500', 'slowdown', 'throttle'];
+const FAULT_MODES = ['drop', 'blackhole', 'status500', 'slowdown', 'throttle', 'expiredIterator'];
 
 /* ---------- arguments ---------- */
 
@@ -583,7 +589,78 @@ function injectFault(mode, req, res, entry)
 				? new AwsError(503, 'SlowDown', 'Please reduce your request rate.')
 				: new AwsError(400, 'ProvisionedThroughputExceededException',
 					'Rate exceeded for shard shardId-000000000000 in stream under account 000000000000.'));
+		case 'expiredIterator':
+			return sendError(res, entry, new AwsError(400, 'ExpiredIteratorException',
+				'Iterator expired. The iterator was created at time X while right now it is Y which is further in the future than the tolerated delay of 300000 milliseconds.'));
 	}
+}
+
+/*
+ * PutRecords with per-entry failures (fault "putFail"): forward only the
+ * entries that do not fail, then answer with the upstream results and a
+ * ProvisionedThroughputExceededException in each failed slot.  Returns
+ * false when the request is not a candidate.
+ */
+function putRecordsPartial(req, res, entry, headers, body)
+{
+	const rate = faults && faults.spec.putFail;
+	if (IS_S3 || !rate || entry.target !== 'Kinesis_20131202.PutRecords' ||
+		!faultsMatch(entry) || faults.remaining <= 0)
+		return false;
+	let input;
+	try
+	{
+		input = JSON.parse(body.toString('utf8'));
+	}
+	catch
+	{
+		return false;
+	}
+	const records = input.Records || [];
+	const failed = records.map(() => Math.random() < rate);
+	if (!failed.some(Boolean))
+		return false;
+	faults.remaining--;
+	faults.injected++;
+	counters.faults.putFail = (counters.faults.putFail || 0) + 1;
+	entry.fault = 'putFail';
+	entry.putEntries = records.length;
+	entry.putFailed = failed.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
+	const fail = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected by the proxy).' };
+	const answer = (upResults) => {
+		let k = 0;
+		const out = failed.map((f) => (f ? fail : upResults[k++]));
+		const obj = { FailedRecordCount: out.filter((r) => r.ErrorCode).length, Records: out };
+		const text = JSON.stringify(obj);
+		entry.status = 200;
+		res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text) });
+		res.end(text);
+	};
+	const kept = records.filter((r, i) => !failed[i]);
+	if (kept.length === 0)
+	{
+		answer([]);
+		return true;
+	}
+	const fwd = Buffer.from(JSON.stringify({ ...input, Records: kept }));
+	upstreamRequest('POST', req.url, { ...headers, 'content-length': String(fwd.length) }, fwd)
+		.then((upRes) => {
+			const chunks = [];
+			upRes.on('data', (c) => chunks.push(c));
+			upRes.on('end', () => {
+				const text = Buffer.concat(chunks).toString('utf8');
+				if (upRes.statusCode !== 200)
+				{
+					entry.status = upRes.statusCode;
+					res.writeHead(upRes.statusCode, { 'content-type': 'application/x-amz-json-1.1' });
+					res.end(text);
+					return;
+				}
+				answer(JSON.parse(text).Records || []);
+			});
+		})
+		.catch((e) => sendError(res, entry, new AwsError(503, 'ServiceUnavailable', `proxy: upstream unavailable (${e.code || e.message})`)));
+	return true;
 }
 
 /* ---------- S3 operations answered or adjusted here ---------- */
@@ -712,6 +789,8 @@ async function handle(req, res)
 	}
 	if (verified.body.length > 0 || 'content-length' in req.headers)
 		headers['content-length'] = String(verified.body.length);
+	if (putRecordsPartial(req, res, entry, headers, verified.body))
+		return;
 
 	if (IS_S3)
 	{
