@@ -13,6 +13,8 @@
 #   DLAKE_STACK_DIR   state directory (default /tmp/dlake-stack)
 #   DLAKE_PG_CONF     extra postgresql.conf lines appended at start
 #   DLAKE_PG_ENV      extra "NAME=value" words for the server's environment
+#   DLAKE_PRELOAD     shared_preload_libraries (default 'dlake,pg_cron'; only
+#                     for debugging the harness while dlake.so cannot load)
 #
 # `start` writes $DLAKE_STACK_DIR/env.sh (export lines) and env.json; see
 # docs/testing.md for every variable.  Every process is tracked by pid and
@@ -132,7 +134,7 @@ init_pg() {
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$DIR'
-shared_preload_libraries = 'dlake,pg_cron'
+shared_preload_libraries = '${DLAKE_PRELOAD:-dlake,pg_cron}'
 cron.database_name = '$DBNAME'
 dlake.database = '$DBNAME'
 max_worker_processes = 16
