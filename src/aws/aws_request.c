@@ -109,6 +109,54 @@ aws_sleep_interruptible(long ms)
 }
 
 /*
+ * aws_endpoint_from_url splits "scheme://host[:port][/path]" into an
+ * endpoint (base URL, Host header as signed, TLS settings from the GUCs)
+ * and the path ("/" when none).  NULL when the URL is not http(s).
+ */
+AwsEndpoint *
+aws_endpoint_from_url(const char *url, char **path)
+{
+	AwsEndpoint *ep;
+	const char *p;
+	const char *slash;
+	const char *hostend;
+	bool		https;
+
+	if (url == NULL)
+		return NULL;
+	if (pg_strncasecmp(url, "https://", 8) == 0)
+	{
+		https = true;
+		p = url + 8;
+	}
+	else if (pg_strncasecmp(url, "http://", 7) == 0)
+	{
+		https = false;
+		p = url + 7;
+	}
+	else
+		return NULL;
+	slash = strchr(p, '/');
+	hostend = slash ? slash : p + strlen(p);
+	if (hostend == p)
+		return NULL;
+
+	ep = palloc0(sizeof(AwsEndpoint));
+	ep->host = pnstrdup(p, hostend - p);
+	/* a default port is not part of the Host header libcurl would send */
+	if (https && strlen(ep->host) > 4 && strcmp(ep->host + strlen(ep->host) - 4, ":443") == 0)
+		ep->host[strlen(ep->host) - 4] = '\0';
+	else if (!https && strlen(ep->host) > 3 && strcmp(ep->host + strlen(ep->host) - 3, ":80") == 0)
+		ep->host[strlen(ep->host) - 3] = '\0';
+	ep->base_url = psprintf("%s://%s", https ? "https" : "http", ep->host);
+	ep->verify_tls = dlake_verify_tls;
+	ep->ca_file = (dlake_ca_file && dlake_ca_file[0]) ? pstrdup(dlake_ca_file) : NULL;
+	if (path)
+		*path = pstrdup((slash && slash[0]) ? slash : "/");
+	return ep;
+}
+
+/*
  * aws_build_url returns base_url + path + ?query.
  */
 static char *

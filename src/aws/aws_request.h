@@ -92,6 +92,9 @@ extern bool aws_error_is_retryable(long http_status, const char *code);
 extern bool aws_error_is_throttling(const char *code);
 extern const char *aws_response_header(const AwsResponse *resp, const char *lname);
 
+/* "https://host:port/path" -> endpoint (TLS settings from GUCs) + path */
+extern AwsEndpoint *aws_endpoint_from_url(const char *url, char **path);
+
 /* full-jitter backoff before retry n (1-based), from the dlake.retry_* GUCs */
 extern long aws_backoff_delay_ms(int retry);
 

@@ -263,3 +263,185 @@ dlake_aws_request_stats(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(aws_request_stats.throttles);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+PG_FUNCTION_INFO_V1(dlake_resolve_credentials);
+PG_FUNCTION_INFO_V1(dlake_aws_request_test);
+PG_FUNCTION_INFO_V1(dlake_aws_credentials_reset);
+
+static char *
+text_arg_or_null(FunctionCallInfo fcinfo, int n)
+{
+	if (PG_NARGS() <= n || PG_ARGISNULL(n))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static void
+require_superuser(const char *fn)
+{
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for function %s", fn),
+				 errdetail("This internal test function uses the server's own AWS identity and is reserved to superusers.")));
+}
+
+/*
+ * report_cred_failure raises the ERROR for a failed credential resolution.
+ */
+static void
+report_cred_failure(AwsCredStatus st, const char *msg)
+{
+	ereport(ERROR,
+			(errcode(st == AWS_CRED_NOT_ALLOWED ? ERRCODE_INSUFFICIENT_PRIVILEGE :
+					 st == AWS_CRED_PROVIDER_ERROR ? ERRCODE_CONNECTION_FAILURE :
+					 ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+			 errmsg("could not resolve AWS credentials"),
+			 errdetail("%s.", msg ? msg : "unknown error"),
+			 errhint("See docs/credentials.md for the order in which credentials are looked up.")));
+}
+
+static void
+fill_cred_options(AwsCredentialOptions *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->allow_server_identity = true;
+	o->sts_endpoint = dlake_sts_endpoint;
+	o->imds_endpoint = dlake_imds_endpoint;
+}
+
+/*
+ * dlake.resolve_credentials(profile, role_arn, external_id) runs the
+ * credential chain with the server identity allowed and returns who won,
+ * never the secret.  Superusers only.
+ */
+Datum
+dlake_resolve_credentials(PG_FUNCTION_ARGS)
+{
+	AwsCredentialOptions o;
+	AwsCredentials c;
+	AwsCredStatus st;
+	char	   *msg = NULL;
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	require_superuser("dlake.resolve_credentials");
+	fill_cred_options(&o);
+	o.profile = text_arg_or_null(fcinfo, 0);
+	o.role_arn = text_arg_or_null(fcinfo, 1);
+	o.external_id = text_arg_or_null(fcinfo, 2);
+	o.region = aws_region_resolve(NULL, o.profile, true);
+
+	st = aws_credentials_resolve(&o, &c, &msg);
+	if (st != AWS_CRED_OK)
+		report_cred_failure(st, msg);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = CStringGetTextDatum(c.access_key_id);
+	values[1] = CStringGetTextDatum(c.source);
+	if (c.expiration == DT_NOEND)
+		nulls[2] = true;
+	else
+		values[2] = TimestampTzGetDatum(c.expiration);
+	values[3] = BoolGetDatum(c.session_token != NULL);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * dlake.aws_credentials_reset() empties this backend's credential cache.
+ */
+Datum
+dlake_aws_credentials_reset(PG_FUNCTION_ARGS)
+{
+	require_superuser("dlake.aws_credentials_reset");
+	aws_credentials_invalidate_cache();
+	PG_RETURN_VOID();
+}
+
+/*
+ * dlake.aws_request_test(service, method, url, body, region, headers,
+ *		access_key_id, secret_access_key) sends one signed request through
+ * aws_request_execute (with retries) and returns status and body.  Keys
+ * default to the credential chain.  Superusers only: for tests.
+ */
+Datum
+dlake_aws_request_test(PG_FUNCTION_ARGS)
+{
+	char	   *service = text_arg_or_null(fcinfo, 0);
+	char	   *method = text_arg_or_null(fcinfo, 1);
+	char	   *url = text_arg_or_null(fcinfo, 2);
+	char	   *body = text_arg_or_null(fcinfo, 3);
+	char	   *region = text_arg_or_null(fcinfo, 4);
+	char	   *ak = text_arg_or_null(fcinfo, 6);
+	char	   *sk = text_arg_or_null(fcinfo, 7);
+	AwsCredentialOptions o;
+	AwsCredentials c;
+	AwsCredStatus cst;
+	char	   *msg = NULL;
+	AwsEndpoint *ep;
+	char	   *path = NULL;
+	char	   *q;
+	AwsRequest	req;
+	AwsResponse resp;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	require_superuser("dlake.aws_request_test");
+	if (service == NULL || method == NULL || url == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("service, method and url must not be null")));
+	ep = aws_endpoint_from_url(url, &path);
+	if (ep == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid URL \"%s\"", url),
+				 errdetail("The URL must start with http:// or https://.")));
+	q = strchr(path, '?');
+	if (q)
+		*q++ = '\0';
+
+	fill_cred_options(&o);
+	o.access_key_id = ak;
+	o.secret_access_key = sk;
+	o.region = region ? region : aws_region_resolve(NULL, NULL, true);
+	cst = aws_credentials_resolve(&o, &c, &msg);
+	if (cst != AWS_CRED_OK)
+		report_cred_failure(cst, msg);
+
+	memset(&req, 0, sizeof(req));
+	req.service = service;
+	req.region = o.region;
+	req.method = method;
+	req.endpoint = ep;
+	req.path = path;
+	req.query = q;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.head = (strcmp(method, "HEAD") == 0);
+	req.idempotent = (strcmp(method, "POST") != 0);
+	req.describe = psprintf("%s %s", method, url);
+	if (!PG_ARGISNULL(5))
+	{
+		int			n = 0;
+		SigV4Header *hs = headers_from_array(PG_GETARG_ARRAYTYPE_P(5), &n);
+		int			i;
+
+		for (i = 0; i < n; i++)
+			req.headers = lappend(req.headers, dlake_http_make_header(hs[i].name, hs[i].value));
+	}
+
+	if (aws_request_execute(&req, &c, &resp) != AWS_OK)
+		aws_report_error(&req, &resp);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = Int32GetDatum((int32) resp.http_status);
+	values[1] = CStringGetTextDatum(resp.body.data);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}

@@ -64,3 +64,32 @@ AS 'MODULE_PATHNAME', 'dlake_aws_request_stats'
 LANGUAGE C VOLATILE STRICT PARALLEL RESTRICTED;
 COMMENT ON FUNCTION dlake.aws_request_stats() IS
 	'AWS requests, retries and throttled answers of the current backend';
+
+CREATE FUNCTION dlake.resolve_credentials(profile text DEFAULT NULL, role_arn text DEFAULT NULL,
+	external_id text DEFAULT NULL,
+	OUT access_key_id text, OUT source text, OUT expires timestamptz, OUT has_session_token boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dlake_resolve_credentials'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE EXECUTE ON FUNCTION dlake.resolve_credentials(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION dlake.resolve_credentials(text, text, text) IS
+	'internal (superuser): run the AWS credential chain with the server identity; returns the key id and source, never the secret';
+
+CREATE FUNCTION dlake.aws_credentials_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'dlake_aws_credentials_reset'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE EXECUTE ON FUNCTION dlake.aws_credentials_reset() FROM PUBLIC;
+COMMENT ON FUNCTION dlake.aws_credentials_reset() IS
+	'internal (superuser): forget the credentials cached by this backend';
+
+CREATE FUNCTION dlake.aws_request_test(service text, method text, url text,
+	request_body text DEFAULT NULL, region text DEFAULT NULL, headers text[] DEFAULT NULL,
+	access_key_id text DEFAULT NULL, secret_access_key text DEFAULT NULL,
+	OUT status integer, OUT body text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dlake_aws_request_test'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+REVOKE EXECUTE ON FUNCTION dlake.aws_request_test(text, text, text, text, text, text[], text, text) FROM PUBLIC;
+COMMENT ON FUNCTION dlake.aws_request_test(text, text, text, text, text, text[], text, text) IS
+	'internal (superuser): send one signed AWS request with retries; for tests';
