@@ -1,4 +1,4 @@
-/* dlake--0.1.0.sql — built from src/sql/*.sql by the Makefile */
+-- dlake--0.1.0.sql: built from the src/sql fragments by the Makefile
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION dlake" to load this file. \quit
