@@ -1,0 +1,1108 @@
+/*
+ * 50_rules.sql — rule sets: validate, filter, dedupe, enrich, quarantine.
+ *
+ * A rule set (jsonb) is validated and compiled once, by create_ruleset /
+ * alter_ruleset, into fragments of set-based SQL stored in
+ * dlake.rulesets.compiled.  Applying it to a batch is one statement:
+ *
+ *   WITH c AS MATERIALIZED (core over the batch)
+ *        ins AS (INSERT INTO cleansed ... WHERE valid [ON CONFLICT dedupe])
+ *        q   AS (INSERT INTO quarantine ... WHERE rejected)
+ *   SELECT counts
+ *
+ * where the core is three nested SELECTs: s1 safe-casts the typed fields
+ * (C functions that return NULL instead of raising), s2 evaluates the
+ * enrich expressions, the drop_if condition, the dedupe key and an array of
+ * failures (one CASE per rule), s3 left-joins the lookup tables.  The
+ * executor does all the work; nothing runs per row in PL/pgSQL.
+ * See docs/rules.md.
+ */
+
+/* ---------------------------------------------------------------- C helpers */
+
+CREATE FUNCTION dlake._to_timestamptz(jsonb) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dlake_to_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_timestamptz(jsonb, text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dlake_to_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_date(jsonb) RETURNS date
+	AS 'MODULE_PATHNAME', 'dlake_to_date' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_date(jsonb, text) RETURNS date
+	AS 'MODULE_PATHNAME', 'dlake_to_date' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_numeric(jsonb) RETURNS numeric
+	AS 'MODULE_PATHNAME', 'dlake_to_numeric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_int8(jsonb) RETURNS int8
+	AS 'MODULE_PATHNAME', 'dlake_to_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_float8(jsonb) RETURNS float8
+	AS 'MODULE_PATHNAME', 'dlake_to_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_bool(jsonb) RETURNS bool
+	AS 'MODULE_PATHNAME', 'dlake_to_bool' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._to_uuid(jsonb) RETURNS uuid
+	AS 'MODULE_PATHNAME', 'dlake_to_uuid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._closest_match(text, text[]) RETURNS text
+	AS 'MODULE_PATHNAME', 'dlake_closest_match' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._check_expr(expr text, rule text) RETURNS void
+	AS 'MODULE_PATHNAME', 'dlake_check_expr' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION dlake._xmin8(xid) RETURNS xid8
+	AS 'MODULE_PATHNAME', 'dlake_xmin8' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+/* ---------------------------------------------------------------- catalog */
+
+CREATE TABLE dlake.rulesets (
+	name		text PRIMARY KEY,
+	rules		jsonb NOT NULL,
+	compiled	jsonb NOT NULL,
+	version		integer NOT NULL DEFAULT 1,
+	owner		regrole NOT NULL DEFAULT current_user::regrole,
+	created_at	timestamptz NOT NULL DEFAULT now(),
+	updated_at	timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dlake.rulesets IS 'dlake rule sets: the rules as given and their compiled SQL';
+
+/*
+ * Progress of dlake.apply_ruleset per (rule set, source): the snapshot of
+ * the last run.  Rows whose inserting transaction was visible in that
+ * snapshot have been processed; all others (including transactions that
+ * were still running then and committed later) are processed next time.
+ */
+CREATE TABLE dlake.ruleset_progress (
+	ruleset		text NOT NULL REFERENCES dlake.rulesets (name) ON DELETE CASCADE,
+	source		oid NOT NULL,
+	source_name	text NOT NULL,
+	cleansed	text NOT NULL,
+	quarantine	text NOT NULL,
+	snapshot	pg_snapshot NOT NULL,
+	runs		bigint NOT NULL DEFAULT 0,
+	accepted	bigint NOT NULL DEFAULT 0,
+	rejected	bigint NOT NULL DEFAULT 0,
+	filtered	bigint NOT NULL DEFAULT 0,
+	duplicates	bigint NOT NULL DEFAULT 0,
+	last_run_at	timestamptz,
+	owner		regrole NOT NULL DEFAULT current_user::regrole,
+	PRIMARY KEY (ruleset, source)
+);
+COMMENT ON TABLE dlake.ruleset_progress IS 'dlake.apply_ruleset progress and totals per rule set and source table';
+
+SELECT pg_catalog.pg_extension_config_dump('dlake.rulesets', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.ruleset_progress', '');
+
+/* everyone may create rule sets; only their owner (or a member) changes them */
+GRANT SELECT, INSERT, UPDATE, DELETE ON dlake.rulesets, dlake.ruleset_progress TO PUBLIC;
+ALTER TABLE dlake.rulesets ENABLE ROW LEVEL SECURITY;
+ALTER TABLE dlake.ruleset_progress ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rulesets_read ON dlake.rulesets FOR SELECT USING (true);
+CREATE POLICY rulesets_owner ON dlake.rulesets FOR ALL
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY progress_read ON dlake.ruleset_progress FOR SELECT USING (true);
+CREATE POLICY progress_owner ON dlake.ruleset_progress FOR ALL
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'))
+	WITH CHECK (pg_catalog.pg_has_role(owner, 'MEMBER'));
+
+/* ---------------------------------------------------------------- compiler */
+
+/* raise the standard "bad rule set" error */
+CREATE FUNCTION dlake._rules_error(p_ruleset text, p_where text, p_msg text,
+								   p_detail text DEFAULT NULL, p_hint text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	RAISE EXCEPTION USING
+		ERRCODE = 'invalid_parameter_value',
+		MESSAGE = format('invalid rule set "%s": %s: %s', p_ruleset, p_where, p_msg),
+		DETAIL = coalesce(p_detail, ''),
+		HINT = coalesce(p_hint, 'See docs/rules.md for the rule set reference.');
+END
+$$;
+
+/* refuse keys of obj that are not in allowed, with a closest-match hint */
+CREATE FUNCTION dlake._rules_check_keys(p_ruleset text, p_where text, obj jsonb, allowed text[])
+RETURNS void LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	k text;
+	best text;
+BEGIN
+	IF jsonb_typeof(obj) IS DISTINCT FROM 'object' THEN
+		PERFORM dlake._rules_error(p_ruleset, p_where, 'must be a JSON object',
+			format('Got %s.', coalesce(jsonb_typeof(obj), 'nothing')));
+	END IF;
+	FOR k IN SELECT jsonb_object_keys(obj) LOOP
+		IF NOT k = ANY (allowed) THEN
+			best := dlake._closest_match(k, allowed);
+			PERFORM dlake._rules_error(p_ruleset, p_where, format('unknown key "%s"', k),
+				format('Valid keys are: %s.', array_to_string(allowed, ', ')),
+				CASE WHEN best IS NOT NULL THEN format('Perhaps you meant "%s".', best) END);
+		END IF;
+	END LOOP;
+END
+$$;
+
+/* a list of field names given as a JSON string or array of strings */
+CREATE FUNCTION dlake._rules_names(p_ruleset text, p_where text, v jsonb)
+RETURNS text[] LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	r text[];
+BEGIN
+	IF jsonb_typeof(v) = 'string' THEN
+		RETURN ARRAY[v #>> '{}'];
+	END IF;
+	IF jsonb_typeof(v) IS DISTINCT FROM 'array'
+	   OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string') THEN
+		PERFORM dlake._rules_error(p_ruleset, p_where, 'must be an array of field names',
+			format('Got %s.', v::text), 'Write for example ["sensor_id", "timestamp"].');
+	END IF;
+	SELECT array_agg(e ORDER BY o) INTO r FROM jsonb_array_elements_text(v) WITH ORDINALITY AS t(e, o);
+	RETURN coalesce(r, '{}');
+END
+$$;
+
+/* name → SQL expression pairs, from an object, a string or an array of strings */
+CREATE FUNCTION dlake._rules_exprs(p_ruleset text, p_where text, v jsonb)
+RETURNS TABLE (name text, sql text) LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF jsonb_typeof(v) = 'string' THEN
+		RETURN QUERY SELECT p_where, v #>> '{}';
+	ELSIF jsonb_typeof(v) = 'array' THEN
+		IF EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string') THEN
+			PERFORM dlake._rules_error(p_ruleset, p_where, 'must hold SQL expressions as strings');
+		END IF;
+		RETURN QUERY SELECT format('%s[%s]', p_where, o - 1), e
+			FROM jsonb_array_elements_text(v) WITH ORDINALITY AS t(e, o);
+	ELSIF jsonb_typeof(v) = 'object' THEN
+		IF EXISTS (SELECT 1 FROM jsonb_each(v) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+			PERFORM dlake._rules_error(p_ruleset, p_where, 'must map names to SQL expressions as strings');
+		END IF;
+		RETURN QUERY SELECT e.key, e.value FROM jsonb_each_text(v) e ORDER BY e.key;
+	ELSE
+		PERFORM dlake._rules_error(p_ruleset, p_where,
+			'must be a SQL expression, an array of them, or an object of named ones');
+	END IF;
+END
+$$;
+
+/* the empty, typed batch relation the compiler type-checks against */
+CREATE FUNCTION dlake._rules_empty_batch() RETURNS text LANGUAGE sql IMMUTABLE AS
+$$
+SELECT 'SELECT NULL::bigint AS _dlake_source_id, NULL::jsonb AS record, NULL::bytea AS _dlake_data,'
+	' NULL::text AS _dlake_shard_id, NULL::numeric AS _dlake_seq, NULL::integer AS _dlake_subseq'
+	' WHERE false'
+$$;
+
+/*
+ * The core query of a compiled rule set over batch_sql, a query with the
+ * columns of _rules_empty_batch() (and possibly more, carried through).
+ * Output: the batch columns, the typed fields, the enrich fields, and
+ * _dlake_fa (jsonb[] of failures), _dlake_drop (bool), _dlake_dkey (text).
+ */
+CREATE FUNCTION dlake._rules_core(c jsonb, batch_sql text) RETURNS text
+LANGUAGE sql IMMUTABLE AS
+$$
+SELECT format(
+	'SELECT s2.*%s, array_remove(s2._dlake_f0%s, NULL) AS _dlake_fa FROM ('
+	'SELECT s1.*%s, %s AS _dlake_f0, coalesce(%s, false) AS _dlake_drop, %s AS _dlake_dkey FROM ('
+	'SELECT b.*%s FROM (%s) b OFFSET 0) s1) s2%s',
+	c->>'lookup_cols', c->>'lookup_fails',
+	c->>'enrich_cols', c->>'failures', c->>'drop', c->>'dkey',
+	c->>'casts', batch_sql, c->>'joins')
+$$;
+
+/* probe: the type of expression expr over the typed empty s1 relation */
+CREATE FUNCTION dlake._rules_probe_type(p_ruleset text, p_where text, c jsonb, expr text)
+RETURNS text LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	t text;
+BEGIN
+	PERFORM dlake._check_expr(expr, p_where);
+	BEGIN
+		EXECUTE format(E'SELECT pg_catalog.format_type(pg_catalog.pg_typeof(v.x)::oid, NULL) FROM (SELECT 1) one LEFT JOIN (SELECT (%s\n) AS x FROM (SELECT b.*%s FROM (%s) b) s1) v ON true',
+					   expr, c->>'casts', dlake._rules_empty_batch())
+			INTO t;
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM dlake._rules_error(p_ruleset, p_where, 'the SQL expression does not compile',
+			format('%s (expression: %s)', SQLERRM, expr),
+			'Expressions see the typed fields as columns named like the fields, and the whole record as "record" (jsonb), e.g. record->>''type'' = ''heartbeat''.');
+	END;
+	RETURN t;
+END
+$$;
+
+/*
+ * Validate rules and compile them into SQL fragments (see _rules_core).
+ */
+CREATE FUNCTION dlake._rules_compile(p_ruleset text, rules jsonb)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	type_names constant text[] := ARRAY['timestamptz', 'date', 'numeric', 'int8', 'float8', 'bool', 'text', 'uuid', 'jsonb'];
+	type_alias constant jsonb := '{"timestamp with time zone":"timestamptz","bigint":"int8","integer":"int8","int":"int8",
+		"double precision":"float8","float":"float8","double":"float8","boolean":"bool","string":"text","decimal":"numeric"}';
+	typ jsonb := '{}';		-- field → canonical type
+	fmt jsonb := '{}';		-- field → declared format
+	casts text := '';
+	fails text[] := '{}';
+	enrich_cols text := '';
+	lookup_cols text := '';
+	lookup_fails text := '';
+	joins text := '';
+	drop_sql text := 'NULL::boolean';
+	dkey text := 'NULL::text';
+	dwindow text;
+	columns jsonb := '[]';
+	enriched text[] := '{}';
+	req text[];
+	f text;
+	t text;
+	k text;
+	v jsonb;
+	spec jsonb;
+	lit text;
+	valexpr text;
+	rawexpr text;
+	e record;
+	n int := 0;
+	lk regclass;
+	lk_key text;
+	lk_col text;
+	lk_field text;
+	lk_keytype text;
+	lk_coltype text;
+	keyexpr text;
+	c jsonb;
+	drops text[] := '{}';
+	keys text[];
+BEGIN
+	IF p_ruleset IS NULL OR p_ruleset !~ '^[A-Za-z_][A-Za-z0-9_.-]{0,62}$' THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_name',
+			MESSAGE = format('invalid rule set name "%s"', p_ruleset),
+			HINT = 'Use letters, digits, "_", "-" and ".", starting with a letter or "_", at most 63 characters.';
+	END IF;
+	PERFORM dlake._rules_check_keys(p_ruleset, 'rules', rules,
+		ARRAY['description', 'required', 'types', 'checks', 'conditions', 'drop_if', 'dedupe', 'enrich']);
+
+	/* types */
+	IF rules ? 'types' THEN
+		PERFORM dlake._rules_check_keys(p_ruleset, 'types', rules->'types', ARRAY(SELECT jsonb_object_keys(rules->'types')));
+		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'types') LOOP
+			IF f = 'record' OR f LIKE '\_dlake%' OR f = '' THEN
+				PERFORM dlake._rules_error(p_ruleset, format('types.%s', f), 'reserved field name',
+					'The names "record" and those starting with "_dlake" are used by dlake.');
+			END IF;
+			IF jsonb_typeof(spec) = 'object' THEN
+				PERFORM dlake._rules_check_keys(p_ruleset, format('types.%s', f), spec, ARRAY['type', 'format']);
+				IF jsonb_typeof(spec->'format') NOT IN ('string') AND spec ? 'format' THEN
+					PERFORM dlake._rules_error(p_ruleset, format('types.%s.format', f), 'must be a string');
+				END IF;
+				t := spec->>'type';
+				IF spec ? 'format' THEN
+					fmt := fmt || jsonb_build_object(f, spec->>'format');
+				END IF;
+			ELSIF jsonb_typeof(spec) = 'string' THEN
+				t := spec #>> '{}';
+			ELSE
+				t := NULL;
+			END IF;
+			t := coalesce(type_alias->>lower(t), lower(t));
+			IF t IS NULL OR NOT t = ANY (type_names) THEN
+				PERFORM dlake._rules_error(p_ruleset, format('types.%s', f),
+					format('unknown type %s', coalesce(spec->>'type', spec::text)),
+					format('Supported types are: %s.', array_to_string(type_names, ', ')),
+					CASE WHEN dlake._closest_match(coalesce(lower(spec->>'type'), lower(spec #>> '{}'), ''), type_names) IS NOT NULL
+						 THEN format('Perhaps you meant "%s".', dlake._closest_match(coalesce(lower(spec->>'type'), lower(spec #>> '{}'), ''), type_names)) END);
+			END IF;
+			IF fmt ? f AND t NOT IN ('timestamptz', 'date') THEN
+				PERFORM dlake._rules_error(p_ruleset, format('types.%s.format', f),
+					'a format applies only to timestamptz and date fields');
+			END IF;
+			IF fmt ? f THEN
+				BEGIN
+					PERFORM to_timestamp('2000-01-01', fmt->>f);
+				EXCEPTION WHEN OTHERS THEN
+					IF SQLSTATE NOT IN ('22007', '22008', '22P02') THEN
+						PERFORM dlake._rules_error(p_ruleset, format('types.%s.format', f),
+							'invalid format template', SQLERRM,
+							'Use to_timestamp() template patterns, e.g. "DD/MM/YYYY HH24:MI:SS".');
+					END IF;
+				END;
+			END IF;
+			typ := typ || jsonb_build_object(f, t);
+			casts := casts || ', ' || CASE t
+				WHEN 'text' THEN format('b.record->>%L', f)
+				WHEN 'jsonb' THEN format('NULLIF(b.record->%L, ''null''::jsonb)', f)
+				WHEN 'timestamptz' THEN
+					CASE WHEN fmt ? f THEN format('dlake._to_timestamptz(b.record->%L, %L)', f, fmt->>f)
+						 ELSE format('dlake._to_timestamptz(b.record->%L)', f) END
+				WHEN 'date' THEN
+					CASE WHEN fmt ? f THEN format('dlake._to_date(b.record->%L, %L)', f, fmt->>f)
+						 ELSE format('dlake._to_date(b.record->%L)', f) END
+				ELSE format('dlake._to_%s(b.record->%L)', t, f) END
+				|| format(' AS %I', f);
+			columns := columns || jsonb_build_array(jsonb_build_object('name', f,
+				'type', CASE t WHEN 'int8' THEN 'bigint' WHEN 'float8' THEN 'double precision'
+					WHEN 'bool' THEN 'boolean' ELSE t END));
+		END LOOP;
+	END IF;
+
+	/* required */
+	IF rules ? 'required' THEN
+		req := dlake._rules_names(p_ruleset, 'required', rules->'required');
+		FOREACH f IN ARRAY req LOOP
+			fails := fails || format('CASE WHEN NOT (s1.record ? %L) THEN %L::jsonb WHEN jsonb_typeof(s1.record->%L) = ''null'' THEN %L::jsonb END',
+				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'missing'),
+				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'null'));
+		END LOOP;
+	END IF;
+
+	/* type failures */
+	FOR f, t IN SELECT key, value FROM jsonb_each_text(typ) LOOP
+		IF t NOT IN ('text', 'jsonb') THEN
+			fails := fails || format('CASE WHEN s1.%I IS NULL AND jsonb_typeof(s1.record->%L) <> ''null'' THEN jsonb_build_object(''rule'', ''types'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
+				f, f, f, CASE WHEN fmt ? f THEN format('not a valid %s in format %s', t, fmt->>f) ELSE format('not a valid %s', t) END, f);
+		END IF;
+	END LOOP;
+
+	/* checks */
+	IF rules ? 'checks' THEN
+		PERFORM dlake._rules_check_keys(p_ruleset, 'checks', rules->'checks', ARRAY(SELECT jsonb_object_keys(rules->'checks')));
+		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'checks') LOOP
+			PERFORM dlake._rules_check_keys(p_ruleset, format('checks.%s', f), spec,
+				ARRAY['min', 'max', 'pattern', 'enum', 'max_length', 'min_length']);
+			t := typ->>f;
+			rawexpr := format('(s1.record->>%L)', f);
+			FOR k, v IN SELECT key, value FROM jsonb_each(spec) LOOP
+				IF k IN ('min', 'max') THEN
+					IF t IN ('text', 'bool', 'uuid', 'jsonb') THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
+							format('min and max do not apply to a %s field', t),
+							'They compare numbers, dates and timestamps.');
+					END IF;
+					IF jsonb_typeof(v) NOT IN ('number', 'string') THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k), 'must be a number or a string',
+							format('Got %s.', v::text));
+					END IF;
+					IF t IS NULL THEN
+						valexpr := format('dlake._to_numeric(s1.record->%L)', f);
+						lit := format('%L::numeric', v #>> '{}');
+					ELSE
+						valexpr := format('s1.%I', f);
+						lit := format('%L::%s', v #>> '{}', t);
+					END IF;
+					BEGIN
+						EXECUTE 'SELECT ' || lit;
+					EXCEPTION WHEN OTHERS THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
+							format('%s is not a valid %s', v::text, coalesce(t, 'numeric')), SQLERRM);
+					END;
+					fails := fails || format('CASE WHEN %s %s %s THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
+						valexpr, CASE k WHEN 'min' THEN '<' ELSE '>' END, lit, f,
+						format('%s %s', CASE k WHEN 'min' THEN 'below minimum' ELSE 'above maximum' END, v #>> '{}'), f);
+				ELSIF k = 'pattern' THEN
+					IF jsonb_typeof(v) <> 'string' THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.pattern', f), 'must be a string');
+					END IF;
+					BEGIN
+						PERFORM '' ~ (v #>> '{}');
+					EXCEPTION WHEN OTHERS THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.pattern', f),
+							'invalid regular expression', SQLERRM,
+							'Patterns are PostgreSQL POSIX regular expressions, e.g. "^s-[0-9]+$".');
+					END;
+					fails := fails || format('CASE WHEN %s !~ %L THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
+						rawexpr, v #>> '{}', f, format('does not match pattern %s', v #>> '{}'), f);
+				ELSIF k = 'enum' THEN
+					IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0
+					   OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) NOT IN ('string', 'number', 'boolean')) THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.enum', f),
+							'must be a non-empty array of strings, numbers or booleans', format('Got %s.', v::text));
+					END IF;
+					IF t IS NULL OR t IN ('text', 'jsonb') THEN
+						valexpr := rawexpr;
+						lit := format('ARRAY[%s]::text[]', (SELECT string_agg(format('%L', e), ', ') FROM jsonb_array_elements_text(v) e));
+					ELSE
+						valexpr := format('s1.%I', f);
+						lit := format('ARRAY[%s]::%s[]', (SELECT string_agg(format('%L', e), ', ') FROM jsonb_array_elements_text(v) e), t);
+						BEGIN
+							EXECUTE 'SELECT ' || lit;
+						EXCEPTION WHEN OTHERS THEN
+							PERFORM dlake._rules_error(p_ruleset, format('checks.%s.enum', f),
+								format('the values are not all valid %s', t), SQLERRM);
+						END;
+					END IF;
+					fails := fails || format('CASE WHEN NOT (%s = ANY (%s)) THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
+						valexpr, lit, f, format('not one of %s', (SELECT string_agg(e, ', ') FROM jsonb_array_elements_text(v) e)), f);
+				ELSE
+					IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::numeric < 0 OR (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric) THEN
+						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
+							'must be a non-negative integer', format('Got %s.', v::text));
+					END IF;
+					fails := fails || format('CASE WHEN char_length(%s) %s %s THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
+						rawexpr, CASE k WHEN 'max_length' THEN '>' ELSE '<' END, v #>> '{}', f,
+						format('%s %s characters', CASE k WHEN 'max_length' THEN 'longer than' ELSE 'shorter than' END, v #>> '{}'), f);
+				END IF;
+			END LOOP;
+		END LOOP;
+	END IF;
+
+	/* the probes below need the casts */
+	c := jsonb_build_object('casts', casts);
+
+	/* conditions */
+	IF rules ? 'conditions' THEN
+		FOR e IN SELECT * FROM dlake._rules_exprs(p_ruleset, 'conditions', rules->'conditions') LOOP
+			t := dlake._rules_probe_type(p_ruleset, format('conditions.%s', e.name), c, e.sql);
+			IF t <> 'boolean' THEN
+				PERFORM dlake._rules_error(p_ruleset, format('conditions.%s', e.name),
+					format('a condition must be boolean, not %s', t), format('The expression was: %s', e.sql));
+			END IF;
+			fails := fails || format(E'CASE WHEN NOT (%s\n) THEN %L::jsonb END', e.sql,
+				jsonb_build_object('rule', 'condition', 'name', e.name, 'field', NULL, 'reason', format('condition %s is false', e.name)));
+		END LOOP;
+	END IF;
+
+	/* drop_if */
+	IF rules ? 'drop_if' THEN
+		FOR e IN SELECT * FROM dlake._rules_exprs(p_ruleset, 'drop_if', rules->'drop_if') LOOP
+			t := dlake._rules_probe_type(p_ruleset, format('drop_if.%s', e.name), c, e.sql);
+			IF t <> 'boolean' THEN
+				PERFORM dlake._rules_error(p_ruleset, format('drop_if.%s', e.name),
+					format('a drop_if condition must be boolean, not %s', t), format('The expression was: %s', e.sql));
+			END IF;
+			drops := drops || format(E'(%s\n)', e.sql);
+		END LOOP;
+		IF cardinality(drops) > 0 THEN
+			drop_sql := '(' || array_to_string(drops, ' OR ') || ')';
+		END IF;
+	END IF;
+
+	/* dedupe */
+	IF rules ? 'dedupe' THEN
+		IF jsonb_typeof(rules->'dedupe') = 'object' THEN
+			PERFORM dlake._rules_check_keys(p_ruleset, 'dedupe', rules->'dedupe', ARRAY['keys', 'window']);
+			keys := dlake._rules_names(p_ruleset, 'dedupe.keys', rules->'dedupe'->'keys');
+			IF rules->'dedupe' ? 'window' THEN
+				dwindow := rules->'dedupe'->>'window';
+				BEGIN
+					PERFORM dwindow::interval;
+				EXCEPTION WHEN OTHERS THEN
+					PERFORM dlake._rules_error(p_ruleset, 'dedupe.window', 'not an interval', SQLERRM,
+						'Write for example "10 minutes" or "1 day".');
+				END;
+			END IF;
+		ELSE
+			keys := dlake._rules_names(p_ruleset, 'dedupe', rules->'dedupe');
+		END IF;
+		IF cardinality(keys) = 0 THEN
+			PERFORM dlake._rules_error(p_ruleset, 'dedupe', 'needs at least one key field');
+		END IF;
+		SELECT format('jsonb_build_array(%s)::text',
+			string_agg(CASE WHEN typ ? kf AND typ->>kf NOT IN ('text', 'jsonb') THEN format('to_jsonb(s1.%I)', kf)
+							ELSE format('s1.record->%L', kf) END, ', '))
+		  INTO dkey FROM unnest(keys) kf;
+		/* a record missing a key field is never a duplicate */
+		dkey := format('CASE WHEN %s THEN %s END',
+			(SELECT string_agg(format('jsonb_typeof(s1.record->%L) <> ''null''', kf), ' AND ') FROM unnest(keys) kf), dkey);
+	END IF;
+
+	/* enrich */
+	IF rules ? 'enrich' THEN
+		PERFORM dlake._rules_check_keys(p_ruleset, 'enrich', rules->'enrich', ARRAY(SELECT jsonb_object_keys(rules->'enrich')));
+		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'enrich') LOOP
+			IF f = 'record' OR f LIKE '\_dlake%' OR f = '' OR typ ? f THEN
+				PERFORM dlake._rules_error(p_ruleset, format('enrich.%s', f), 'field name already used',
+					'Enrich fields must differ from the typed fields, from "record" and from names starting with "_dlake".');
+			END IF;
+			n := n + 1;
+			IF jsonb_typeof(spec) = 'string' THEN
+				t := dlake._rules_probe_type(p_ruleset, format('enrich.%s', f), c, spec #>> '{}');
+				IF t = 'unknown' THEN
+					t := 'text';
+					enrich_cols := enrich_cols || format(E', (%s\n)::text AS %I', spec #>> '{}', f);
+				ELSE
+					enrich_cols := enrich_cols || format(E', (%s\n) AS %I', spec #>> '{}', f);
+				END IF;
+				columns := columns || jsonb_build_array(jsonb_build_object('name', f, 'type', t));
+			ELSIF jsonb_typeof(spec) = 'object' THEN
+				PERFORM dlake._rules_check_keys(p_ruleset, format('enrich.%s', f), spec,
+					ARRAY['lookup', 'key', 'column', 'field', 'on_missing']);
+				IF NOT (spec ? 'lookup' AND spec ? 'key' AND spec ? 'column') THEN
+					PERFORM dlake._rules_error(p_ruleset, format('enrich.%s', f),
+						'a lookup needs "lookup", "key" and "column"',
+						NULL, 'Write for example {"lookup": "public.sensors", "key": "sensor_id", "column": "site", "on_missing": "null"}.');
+				END IF;
+				lk := to_regclass(spec->>'lookup');
+				IF lk IS NULL THEN
+					PERFORM dlake._rules_error(p_ruleset, format('enrich.%s.lookup', f),
+						format('relation "%s" does not exist', spec->>'lookup'), NULL,
+						'Create the lookup table first, or fix its (schema-qualified) name.');
+				END IF;
+				lk_key := spec->>'key';
+				lk_col := spec->>'column';
+				lk_field := coalesce(spec->>'field', lk_key);
+				SELECT format_type(atttypid, NULL) INTO lk_keytype FROM pg_attribute
+					WHERE attrelid = lk AND attname = lk_key AND attnum > 0 AND NOT attisdropped;
+				IF lk_keytype IS NULL THEN
+					PERFORM dlake._rules_error(p_ruleset, format('enrich.%s.key', f),
+						format('column "%s" does not exist in %s', lk_key, lk::text), NULL,
+						CASE WHEN dlake._closest_match(lk_key, ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = lk AND attnum > 0 AND NOT attisdropped)) IS NOT NULL
+							 THEN format('Perhaps you meant "%s".', dlake._closest_match(lk_key, ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = lk AND attnum > 0 AND NOT attisdropped))) END);
+				END IF;
+				SELECT format_type(atttypid, NULL) INTO lk_coltype FROM pg_attribute
+					WHERE attrelid = lk AND attname = lk_col AND attnum > 0 AND NOT attisdropped;
+				IF lk_coltype IS NULL THEN
+					PERFORM dlake._rules_error(p_ruleset, format('enrich.%s.column', f),
+						format('column "%s" does not exist in %s', lk_col, lk::text), NULL,
+						CASE WHEN dlake._closest_match(lk_col, ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = lk AND attnum > 0 AND NOT attisdropped)) IS NOT NULL
+							 THEN format('Perhaps you meant "%s".', dlake._closest_match(lk_col, ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = lk AND attnum > 0 AND NOT attisdropped))) END);
+				END IF;
+				IF coalesce(spec->>'on_missing', 'null') NOT IN ('null', 'reject') THEN
+					PERFORM dlake._rules_error(p_ruleset, format('enrich.%s.on_missing', f),
+						format('unknown value "%s"', spec->>'on_missing'), NULL, 'Use "null" or "reject".');
+				END IF;
+				/* the record's key value, converted safely to the lookup key's type */
+				IF typ ? lk_field THEN
+					keyexpr := format('s2.%I', lk_field);
+				ELSIF lk_keytype IN ('text', 'character varying', 'character', 'name') THEN
+					keyexpr := format('(s2.record->>%L)', lk_field);
+				ELSIF lk_keytype IN ('bigint', 'integer', 'smallint') THEN
+					keyexpr := format('dlake._to_int8(s2.record->%L)', lk_field);
+				ELSIF lk_keytype = 'numeric' THEN
+					keyexpr := format('dlake._to_numeric(s2.record->%L)', lk_field);
+				ELSIF lk_keytype = 'uuid' THEN
+					keyexpr := format('dlake._to_uuid(s2.record->%L)', lk_field);
+				ELSE
+					keyexpr := format('(s2.record->>%L)', lk_field);
+					lk_key := NULL;	-- compare as text below
+				END IF;
+				/* a unique key joins directly; otherwise one row per key value */
+				IF lk_key IS NOT NULL AND EXISTS (
+						SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+						 WHERE i.indrelid = lk AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
+						   AND a.attname = spec->>'key') THEN
+					joins := joins || format(' LEFT JOIN %s lk%s ON lk%s.%I = %s', lk::text, n, n, lk_key, keyexpr);
+				ELSIF lk_key IS NOT NULL THEN
+					joins := joins || format(' LEFT JOIN (SELECT DISTINCT ON (%I) %I, %I FROM %s ORDER BY %I) lk%s ON lk%s.%I = %s',
+						lk_key, lk_key, lk_col, lk::text, lk_key, n, n, lk_key, keyexpr);
+				ELSE
+					joins := joins || format(' LEFT JOIN (SELECT DISTINCT ON (%I::text) %I::text AS %I, %I FROM %s ORDER BY %I::text) lk%s ON lk%s.%I = %s',
+						spec->>'key', spec->>'key', spec->>'key', lk_col, lk::text, spec->>'key', n, n, spec->>'key', keyexpr);
+					lk_key := spec->>'key';
+				END IF;
+				lookup_cols := lookup_cols || format(', lk%s.%I AS %I', n, lk_col, f);
+				IF spec->>'on_missing' = 'reject' THEN
+					lookup_fails := lookup_fails || format(', CASE WHEN %s IS NOT NULL AND lk%s.%I IS NULL THEN jsonb_build_object(''rule'', ''lookup'', ''field'', %L, ''reason'', %L, ''value'', s2.record->%L) END',
+						keyexpr, n, lk_key, f, format('no %s in %s for %s', lk_col, lk::text, lk_field), lk_field);
+				END IF;
+				columns := columns || jsonb_build_array(jsonb_build_object('name', f, 'type', lk_coltype));
+			ELSE
+				PERFORM dlake._rules_error(p_ruleset, format('enrich.%s', f),
+					'must be a SQL expression (string) or a lookup (object)', format('Got %s.', spec::text));
+			END IF;
+			enriched := enriched || f;
+		END LOOP;
+	END IF;
+
+	IF lookup_fails <> '' THEN
+		lookup_fails := ' || ARRAY[' || substr(lookup_fails, 3) || ']::jsonb[]';
+	END IF;
+
+	c := jsonb_build_object(
+		'casts', casts,
+		'failures', format('CASE WHEN s1.record IS NULL THEN ARRAY[%L::jsonb] WHEN jsonb_typeof(s1.record) <> ''object'' THEN ARRAY[%L::jsonb] ELSE ARRAY[%s]::jsonb[] END',
+			'{"rule": "json", "field": null, "reason": "invalid JSON"}',
+			'{"rule": "json", "field": null, "reason": "record is not a JSON object"}',
+			array_to_string(fails, ', ')),
+		'enrich_cols', enrich_cols,
+		'drop', drop_sql,
+		'dkey', dkey,
+		'window', dwindow,
+		'dedupe', dkey <> 'NULL::text',
+		'joins', joins,
+		'lookup_cols', lookup_cols,
+		'lookup_fails', lookup_fails,
+		'columns', columns,
+		/* the record as written to cleansed: typed values normalised, enrich fields added */
+		'record_expr', format('(c.record || jsonb_strip_nulls(jsonb_build_object(%s)) || jsonb_build_object(%s))',
+			coalesce((SELECT string_agg(format('%L, to_jsonb(c.%I)', key, key), ', ') FROM jsonb_each_text(typ) WHERE value NOT IN ('text', 'jsonb')), ''),
+			coalesce((SELECT string_agg(format('%L, to_jsonb(c.%I)', x, x), ', ') FROM unnest(enriched) x), '')));
+
+	/* the whole core must plan over an empty batch */
+	BEGIN
+		EXECUTE format('SELECT * FROM (%s) c LIMIT 0', dlake._rules_core(c, dlake._rules_empty_batch()));
+	EXCEPTION WHEN OTHERS THEN
+		PERFORM dlake._rules_error(p_ruleset, 'rules', 'the compiled rule set does not plan', SQLERRM);
+	END;
+	RETURN c;
+END
+$$;
+
+/* ---------------------------------------------------------------- rule set DDL */
+
+CREATE FUNCTION dlake.create_ruleset(name text, rules jsonb)
+RETURNS void LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF EXISTS (SELECT 1 FROM dlake.rulesets r WHERE r.name = create_ruleset.name) THEN
+		RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+			MESSAGE = format('rule set "%s" already exists', create_ruleset.name),
+			HINT = 'Use dlake.alter_ruleset() to change it.';
+	END IF;
+	INSERT INTO dlake.rulesets (name, rules, compiled)
+		VALUES (create_ruleset.name, create_ruleset.rules, dlake._rules_compile(create_ruleset.name, create_ruleset.rules));
+END
+$$;
+COMMENT ON FUNCTION dlake.create_ruleset(text, jsonb) IS 'validate, compile and store a rule set';
+
+CREATE FUNCTION dlake.alter_ruleset(name text, rules jsonb)
+RETURNS void LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	c jsonb := dlake._rules_compile(alter_ruleset.name, alter_ruleset.rules);
+BEGIN
+	UPDATE dlake.rulesets r SET rules = alter_ruleset.rules, compiled = c,
+		version = r.version + 1, updated_at = now()
+	 WHERE r.name = alter_ruleset.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('rule set "%s" does not exist', alter_ruleset.name),
+			HINT = 'Create it with dlake.create_ruleset(), or check that you own it.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dlake.alter_ruleset(text, jsonb) IS 'replace the rules of a rule set; takes effect for the next batch';
+
+CREATE FUNCTION dlake.drop_ruleset(name text, if_exists boolean DEFAULT false)
+RETURNS void LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	DELETE FROM dlake.rulesets r WHERE r.name = drop_ruleset.name;
+	IF NOT FOUND AND NOT if_exists THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('rule set "%s" does not exist', drop_ruleset.name),
+			HINT = 'Check the name in dlake.rulesets, or that you own the rule set.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dlake.drop_ruleset(text, boolean) IS 'drop a rule set (cleansed and quarantine tables are kept)';
+
+/* the compiled rule set, or a clean error */
+CREATE FUNCTION dlake._rules_get(p_ruleset text, OUT compiled jsonb, OUT version integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	SELECT r.compiled, r.version INTO compiled, version FROM dlake.rulesets r WHERE r.name = p_ruleset;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('rule set "%s" does not exist', p_ruleset),
+			HINT = 'Create it with dlake.create_ruleset(); see dlake.rulesets for the existing ones.';
+	END IF;
+END
+$$;
+
+/* ---------------------------------------------------------------- ad hoc */
+
+CREATE FUNCTION dlake.validate(record jsonb, ruleset text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	c jsonb := (dlake._rules_get(ruleset)).compiled;
+	r jsonb;
+BEGIN
+	EXECUTE format('SELECT to_jsonb(c._dlake_fa) FROM (%s) c',
+		dlake._rules_core(c, replace(dlake._rules_empty_batch(), 'NULL::jsonb AS record', '$1 AS record')
+							 || ' OR true'))
+		INTO r USING record;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION dlake.validate(jsonb, text) IS 'failures of one record against a rule set (empty array when valid)';
+
+CREATE FUNCTION dlake.enrich(record jsonb, ruleset text)
+RETURNS jsonb LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	c jsonb := (dlake._rules_get(ruleset)).compiled;
+	r jsonb;
+BEGIN
+	IF record IS NULL THEN
+		RETURN NULL;
+	END IF;
+	EXECUTE format('SELECT %s FROM (%s) c', c->>'record_expr',
+		dlake._rules_core(c, replace(dlake._rules_empty_batch(), 'NULL::jsonb AS record', '$1 AS record')
+							 || ' OR true'))
+		INTO r USING record;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION dlake.enrich(jsonb, text) IS 'one record with typed fields normalised and enrich fields added, as written to cleansed';
+
+/* ---------------------------------------------------------------- apply */
+
+/* the batch columns read from any source table, as a select list over alias s */
+CREATE FUNCTION dlake._rules_source_cols(source regclass, record_column name DEFAULT NULL)
+RETURNS text LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	cols jsonb;
+	rec text;
+	col text;
+BEGIN
+	SELECT jsonb_object_agg(attname, format_type(atttypid, NULL)) INTO cols
+	  FROM pg_attribute WHERE attrelid = source AND attnum > 0 AND NOT attisdropped;
+	col := coalesce(record_column::text,
+		CASE WHEN cols->>'payload' IN ('jsonb', 'json') THEN 'payload'
+			 WHEN cols->>'record' IN ('jsonb', 'json') THEN 'record' END);
+	IF col IS NULL THEN
+		rec := 'to_jsonb(s)';
+	ELSIF NOT cols ? col THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+			MESSAGE = format('column "%s" of relation %s does not exist', col, source),
+			HINT = 'record_column names the jsonb column holding the records.';
+	ELSIF cols->>col = 'jsonb' THEN
+		rec := format('s.%I', col);
+	ELSIF cols->>col = 'json' THEN
+		rec := format('s.%I::jsonb', col);
+	ELSE
+		RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+			MESSAGE = format('column "%s" of relation %s is %s, not jsonb', col, source, cols->>col),
+			HINT = 'Cast it in a view, or omit record_column to use the whole row.';
+	END IF;
+	RETURN format('%s AS _dlake_source_id, %s AS record, %s AS _dlake_data, %s AS _dlake_shard_id, %s AS _dlake_seq, %s AS _dlake_subseq',
+		CASE WHEN cols->>'id' IN ('bigint', 'integer', 'smallint') THEN 's.id::bigint' ELSE 'NULL::bigint' END,
+		rec,
+		CASE WHEN cols->>'data' = 'bytea' THEN 's.data' ELSE 'NULL::bytea' END,
+		CASE WHEN cols ? 'shard_id' THEN 's.shard_id::text' ELSE 'NULL::text' END,
+		CASE WHEN cols->>'sequence_number' IN ('numeric', 'bigint', 'text') THEN 's.sequence_number::numeric' ELSE 'NULL::numeric' END,
+		CASE WHEN cols->>'sub_sequence_number' IN ('integer', 'bigint', 'smallint') THEN 's.sub_sequence_number::integer' ELSE 'NULL::integer' END);
+END
+$$;
+
+/*
+ * Resolve (and create when missing) the cleansed and quarantine tables of
+ * a source; add columns that a changed rule set needs.
+ */
+CREATE FUNCTION dlake._rules_tables(c jsonb, source regclass, p_cleansed text, p_quarantine text,
+									OUT cleansed regclass, OUT quarantine regclass)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	relname text := (SELECT r.relname FROM pg_class r WHERE r.oid = source);
+	col jsonb;
+BEGIN
+	IF p_cleansed IS NULL THEN
+		p_cleansed := format('dlake_cleansed.%I', relname);
+		IF to_regclass(p_cleansed) IS NULL THEN
+			CREATE SCHEMA IF NOT EXISTS dlake_cleansed;
+		END IF;
+	END IF;
+	IF p_quarantine IS NULL THEN
+		p_quarantine := format('dlake_quarantine.%I', relname);
+		IF to_regclass(p_quarantine) IS NULL THEN
+			CREATE SCHEMA IF NOT EXISTS dlake_quarantine;
+		END IF;
+	END IF;
+
+	cleansed := to_regclass(p_cleansed);
+	IF cleansed IS NULL THEN
+		EXECUTE format('CREATE TABLE %s (%s record jsonb NOT NULL, _dlake_dedupe_key text,'
+					   ' _dlake_source_id bigint, _dlake_loaded_at timestamptz NOT NULL DEFAULT now())',
+			p_cleansed,
+			coalesce((SELECT string_agg(format('%I %s, ', x->>'name', x->>'type'), '') FROM jsonb_array_elements(c->'columns') x), ''));
+		cleansed := to_regclass(p_cleansed);
+	ELSE
+		/* a changed rule set may add fields */
+		FOR col IN SELECT x FROM jsonb_array_elements(c->'columns') x
+			WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = cleansed AND a.attname = x->>'name' AND NOT a.attisdropped)
+		LOOP
+			EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', cleansed, col->>'name', col->>'type');
+		END LOOP;
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = cleansed AND a.attname = '_dlake_dedupe_key' AND NOT a.attisdropped) THEN
+			EXECUTE format('ALTER TABLE %s ADD COLUMN _dlake_dedupe_key text, ADD COLUMN _dlake_source_id bigint,'
+						   ' ADD COLUMN _dlake_loaded_at timestamptz NOT NULL DEFAULT now()', cleansed);
+		END IF;
+	END IF;
+	IF (c->>'dedupe')::boolean AND NOT EXISTS (
+			SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+			 WHERE i.indrelid = cleansed AND i.indnkeyatts = 1 AND a.attname = '_dlake_dedupe_key'
+			   AND i.indisunique = (c->>'window' IS NULL)) THEN
+		EXECUTE format('CREATE %s INDEX ON %s (_dlake_dedupe_key%s)',
+			CASE WHEN c->>'window' IS NULL THEN 'UNIQUE' ELSE '' END, cleansed,
+			CASE WHEN c->>'window' IS NULL THEN '' ELSE ', _dlake_loaded_at' END);
+	END IF;
+
+	quarantine := to_regclass(p_quarantine);
+	IF quarantine IS NULL THEN
+		EXECUTE format('CREATE TABLE %s (_dlake_id bigserial PRIMARY KEY,'
+					   ' quarantined_at timestamptz NOT NULL DEFAULT now(), ruleset text NOT NULL,'
+					   ' ruleset_version integer NOT NULL, source text NOT NULL, source_id bigint,'
+					   ' shard_id text, sequence_number numeric, sub_sequence_number integer,'
+					   ' record jsonb, data bytea, failures jsonb NOT NULL)', p_quarantine);
+		quarantine := to_regclass(p_quarantine);
+	END IF;
+END
+$$;
+
+/*
+ * The routing statement for one batch: returns (accepted, rejected,
+ * filtered, duplicates).
+ */
+CREATE FUNCTION dlake._rules_batch_sql(c jsonb, p_ruleset text, version integer, source regclass,
+									   cleansed regclass, quarantine regclass, batch_sql text)
+RETURNS text LANGUAGE sql STABLE AS
+$$
+SELECT format(
+	'WITH c AS MATERIALIZED (%s), '
+	'ins AS (INSERT INTO %s (%s record, _dlake_dedupe_key, _dlake_source_id) '
+	'SELECT %s %s, c._dlake_dkey, c._dlake_source_id FROM %s %s RETURNING 1), '
+	'q AS (INSERT INTO %s (ruleset, ruleset_version, source, source_id, shard_id, sequence_number,'
+	' sub_sequence_number, record, data, failures) '
+	'SELECT %L, %s, %L, c._dlake_source_id, c._dlake_shard_id, c._dlake_seq, c._dlake_subseq, c.record,'
+	' c._dlake_data, to_jsonb(c._dlake_fa) FROM c WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) > 0 RETURNING 1) '
+	'SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM q), count(*) FILTER (WHERE c._dlake_drop),'
+	' count(*) FILTER (WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0) FROM c',
+	dlake._rules_core(c, batch_sql),
+	cleansed,
+	coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
+	coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
+	c->>'record_expr',
+	CASE WHEN c->>'window' IS NULL THEN 'c' ELSE
+		format('(SELECT c.*, row_number() OVER (PARTITION BY c._dlake_dkey ORDER BY c._dlake_source_id) AS _dlake_rn FROM c'
+			   ' WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0) c', cleansed) END,
+	CASE WHEN c->>'window' IS NULL THEN
+		'WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0'
+		|| CASE WHEN (c->>'dedupe')::boolean THEN ' ON CONFLICT (_dlake_dedupe_key) DO NOTHING' ELSE '' END
+	ELSE
+		format('WHERE (c._dlake_dkey IS NULL OR (c._dlake_rn = 1 AND NOT EXISTS (SELECT 1 FROM %s x'
+			   ' WHERE x._dlake_dedupe_key = c._dlake_dkey AND x._dlake_loaded_at > now() - %L::interval)))',
+			   cleansed, c->>'window')
+	END,
+	quarantine, p_ruleset, version, source::text)
+$$;
+
+/* run one batch statement; turn any error into one that names the rule set */
+CREATE FUNCTION dlake._rules_run(p_ruleset text, source regclass, stmt text,
+								 OUT accepted bigint, OUT rejected bigint, OUT filtered bigint, OUT duplicates bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	valid bigint;
+	msg text;
+	st text;
+BEGIN
+	BEGIN
+		EXECUTE stmt INTO accepted, rejected, filtered, valid;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
+		RAISE EXCEPTION USING ERRCODE = st,
+			MESSAGE = format('rule set "%s" cannot be applied to %s', p_ruleset, source),
+			DETAIL = msg,
+			HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables); the records stay unprocessed in the source and are processed by the next run.';
+	END;
+	duplicates := valid - accepted;
+END
+$$;
+
+/*
+ * Apply a rule set to staging rows first_id..last_id: the stream worker's
+ * entry point (src/etl/rules.h).  Runs inside the caller's transaction.
+ */
+CREATE FUNCTION dlake._apply_range(p_ruleset text, staging regclass, p_cleansed text, p_quarantine text,
+								   first_id bigint, last_id bigint,
+								   OUT accepted bigint, OUT rejected bigint, OUT filtered bigint, OUT duplicates bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	g record := dlake._rules_get(p_ruleset);
+	t record := dlake._rules_tables(g.compiled, staging, p_cleansed, p_quarantine);
+BEGIN
+	SELECT * INTO accepted, rejected, filtered, duplicates FROM dlake._rules_run(p_ruleset, staging,
+		dlake._rules_batch_sql(g.compiled, p_ruleset, g.version, staging, t.cleansed, t.quarantine,
+			format('SELECT %s FROM %s s WHERE s.id BETWEEN %s AND %s',
+				dlake._rules_source_cols(staging), staging, first_id, last_id)));
+END
+$$;
+
+/*
+ * dlake.apply_ruleset: incremental, idempotent application to any table.
+ * Progress is the snapshot of the previous run (see dlake.ruleset_progress):
+ * a row is new when its inserting transaction was not visible in it.  One
+ * call is one transaction (all batches commit together, or none).
+ */
+CREATE FUNCTION dlake.apply_ruleset(ruleset text, source regclass,
+									cleansed regclass DEFAULT NULL, quarantine regclass DEFAULT NULL,
+									batch_size integer DEFAULT 10000, record_column name DEFAULT NULL)
+RETURNS TABLE (accepted bigint, rejected bigint, filtered bigint, duplicates bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	g record;
+	t record;
+	prev pg_snapshot;
+	cur pg_snapshot;
+	nblocks bigint;
+	step bigint;
+	b bigint := 0;
+	cols text;
+	filter text;
+	r record;
+	a_acc bigint := 0;
+	a_rej bigint := 0;
+	a_fil bigint := 0;
+	a_dup bigint := 0;
+BEGIN
+	IF ruleset IS NULL OR source IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'ruleset and source must not be NULL';
+	END IF;
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('batch_size must be positive, not %s', batch_size);
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(hashtext('dlake.apply_ruleset'), hashtext(ruleset || '/' || source::oid::text)) THEN
+		RAISE NOTICE 'dlake.apply_ruleset(%, %) is already running in another session; nothing done', ruleset, source;
+		RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint;
+		RETURN;
+	END IF;
+	g := dlake._rules_get(ruleset);
+	t := dlake._rules_tables(g.compiled, source, cleansed::text, quarantine::text);
+	cols := dlake._rules_source_cols(source, record_column);
+
+	SELECT p.snapshot INTO prev FROM dlake.ruleset_progress p
+	 WHERE p.ruleset = apply_ruleset.ruleset AND p.source = apply_ruleset.source::oid;
+	cur := pg_current_snapshot();
+	/* measured after the snapshot: every row visible in it is in these blocks */
+	nblocks := pg_relation_size(source) / current_setting('block_size')::bigint;
+	SELECT greatest(1, batch_size / greatest(1, CASE WHEN relpages > 0 AND reltuples > 0 THEN reltuples / relpages ELSE 50 END))::bigint
+	  INTO step FROM pg_class WHERE oid = source;
+
+	filter := format('pg_visible_in_snapshot(dlake._xmin8(s.xmin), %L::pg_snapshot)', cur);
+	IF prev IS NOT NULL THEN
+		filter := filter || format(' AND NOT pg_visible_in_snapshot(dlake._xmin8(s.xmin), %L::pg_snapshot)', prev);
+	END IF;
+
+	WHILE b < nblocks LOOP
+		r := dlake._rules_run(ruleset, source,
+			dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine,
+				format('SELECT %s FROM %s s WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid AND %s',
+					cols, source, b, b + step, filter)));
+		a_acc := a_acc + r.accepted;
+		a_rej := a_rej + r.rejected;
+		a_fil := a_fil + r.filtered;
+		a_dup := a_dup + r.duplicates;
+		b := b + step;
+	END LOOP;
+
+	INSERT INTO dlake.ruleset_progress AS p (ruleset, source, source_name, cleansed, quarantine, snapshot,
+			runs, accepted, rejected, filtered, duplicates, last_run_at)
+		VALUES (apply_ruleset.ruleset, apply_ruleset.source, apply_ruleset.source::text, t.cleansed::text,
+			t.quarantine::text, cur, 1, a_acc, a_rej, a_fil, a_dup, now())
+		ON CONFLICT ON CONSTRAINT ruleset_progress_pkey DO UPDATE SET
+			snapshot = excluded.snapshot, source_name = excluded.source_name,
+			cleansed = excluded.cleansed, quarantine = excluded.quarantine,
+			runs = p.runs + 1, accepted = p.accepted + excluded.accepted,
+			rejected = p.rejected + excluded.rejected, filtered = p.filtered + excluded.filtered,
+			duplicates = p.duplicates + excluded.duplicates, last_run_at = now();
+
+	RETURN QUERY SELECT a_acc, a_rej, a_fil, a_dup;
+END
+$$;
+COMMENT ON FUNCTION dlake.apply_ruleset(text, regclass, regclass, regclass, integer, name)
+	IS 'apply a rule set to the rows of a table not processed yet: valid → cleansed, rejected → quarantine';
+
+/*
+ * Move quarantined records that pass the (fixed) rule set into cleansed,
+ * exactly once: the DELETE from quarantine and the INSERT into cleansed are
+ * one statement.
+ */
+CREATE FUNCTION dlake.reprocess_quarantine(source regclass, ruleset text,
+										   cleansed regclass DEFAULT NULL, quarantine regclass DEFAULT NULL)
+RETURNS TABLE (moved bigint, filtered bigint, duplicates bigint, still_rejected bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	g record;
+	t record;
+	core text;
+	r record;
+	msg text;
+	st text;
+BEGIN
+	IF NOT pg_try_advisory_xact_lock(hashtext('dlake.apply_ruleset'), hashtext(ruleset || '/' || source::oid::text)) THEN
+		RAISE NOTICE 'a rule set run on % is in progress in another session; nothing done', source;
+		RETURN QUERY SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint;
+		RETURN;
+	END IF;
+	g := dlake._rules_get(ruleset);
+	t := dlake._rules_tables(g.compiled, source, cleansed::text, quarantine::text);
+	core := dlake._rules_core(g.compiled, format(
+		'SELECT q.source_id AS _dlake_source_id, q.record, q.data AS _dlake_data, q.shard_id AS _dlake_shard_id,'
+		' q.sequence_number AS _dlake_seq, q.sub_sequence_number AS _dlake_subseq, q._dlake_id AS _dlake_qid'
+		' FROM %s q WHERE q.record IS NOT NULL', t.quarantine));
+	BEGIN
+		EXECUTE format(
+			'WITH c AS MATERIALIZED (%s), '
+			'd AS (DELETE FROM %s q USING c WHERE q._dlake_id = c._dlake_qid'
+			' AND (c._dlake_drop OR cardinality(c._dlake_fa) = 0) RETURNING q._dlake_id), '
+			'ins AS (INSERT INTO %s (%s record, _dlake_dedupe_key, _dlake_source_id) '
+			'SELECT %s %s, c._dlake_dkey, c._dlake_source_id FROM c JOIN d ON d._dlake_id = c._dlake_qid'
+			' WHERE NOT c._dlake_drop %s RETURNING 1) '
+			'SELECT (SELECT count(*) FROM ins) AS moved,'
+			' (SELECT count(*) FROM c JOIN d ON d._dlake_id = c._dlake_qid WHERE c._dlake_drop) AS dropped,'
+			' (SELECT count(*) FROM c JOIN d ON d._dlake_id = c._dlake_qid WHERE NOT c._dlake_drop) AS passed,'
+			' (SELECT count(*) FROM %s) AS total',
+			core, t.quarantine, t.cleansed,
+			coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(g.compiled->'columns') x), ''),
+			coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(g.compiled->'columns') x), ''),
+			g.compiled->>'record_expr',
+			CASE WHEN (g.compiled->>'dedupe')::boolean THEN
+				CASE WHEN g.compiled->>'window' IS NULL THEN 'ON CONFLICT (_dlake_dedupe_key) DO NOTHING'
+				ELSE format('AND NOT EXISTS (SELECT 1 FROM %s x WHERE x._dlake_dedupe_key = c._dlake_dkey'
+							' AND x._dlake_loaded_at > now() - %L::interval)', t.cleansed, g.compiled->>'window') END
+			ELSE '' END,
+			t.quarantine)
+			INTO r;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
+		RAISE EXCEPTION USING ERRCODE = st,
+			MESSAGE = format('rule set "%s" cannot be applied to %s', ruleset, t.quarantine),
+			DETAIL = msg,
+			HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables).';
+	END;
+	/* the last count was taken before the DELETE's effects became visible */
+	RETURN QUERY SELECT r.moved, r.dropped, r.passed - r.moved, r.total - r.dropped - r.passed;
+END
+$$;
+COMMENT ON FUNCTION dlake.reprocess_quarantine(regclass, text, regclass, regclass)
+	IS 'move quarantined records that now pass the rule set into cleansed, exactly once';
+
+/* failures of a quarantine table grouped by rule, field and reason */
+CREATE FUNCTION dlake.quarantine_summary(quarantine regclass)
+RETURNS TABLE (rule text, field text, reason text, records bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	RETURN QUERY EXECUTE format(
+		'SELECT f->>''rule'', f->>''field'', f->>''reason'', count(*) FROM %s q, jsonb_array_elements(q.failures) f'
+		' GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3', quarantine);
+END
+$$;
+COMMENT ON FUNCTION dlake.quarantine_summary(regclass) IS 'quarantined records per rule, field and reason';
