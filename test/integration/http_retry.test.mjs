@@ -1,0 +1,234 @@
+/*
+ * http_retry.test.mjs — the aws/ HTTP layer against the SigV4-verifying S3
+ * proxy: signed requests get through injected 503 SlowDown answers and
+ * dropped connections by retrying; an endpoint that is down gives a clear
+ * connection ERROR after the configured retries; a blackholed endpoint is
+ * bounded by dlake.request_timeout; a cancel stops a hanging request
+ * promptly; auth errors are not retried.
+ *
+ * Uses the internal superuser function dlake.aws_request_test (see
+ * docs/http.md), so it does not depend on the storage functions.
+ */
+import { test, describe, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+
+import {
+	env, keys, pg, faults, proxyLog, resetProxy, createBucket, uniqueName, ensureExtension,
+} from '../lib/stack.mjs';
+
+const bucket = uniqueName('httpretry');
+let client;
+
+/* one signed S3 request through dlake; resolves to {status, body} */
+async function req(c, method, path, { body = null, secret = keys.primary.secretAccessKey, base = env.DLAKE_S3_ENDPOINT } = {})
+{
+	const r = await c.query(
+		'SELECT status, body FROM dlake.aws_request_test($1, $2, $3, request_body => $4, ' +
+		"region => 'us-east-1', access_key_id => $5, secret_access_key => $6)",
+		['s3', method, `${base}${path}`, body, keys.primary.accessKeyId, secret]);
+	return r.rows[0];
+}
+
+async function stats(c)
+{
+	return (await c.query('SELECT * FROM dlake.aws_request_stats()')).rows[0];
+}
+
+/* a loopback port with nothing listening */
+function closedPort()
+{
+	return new Promise((resolve, reject) => {
+		const s = net.createServer();
+		s.on('error', reject);
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+before(async () => {
+	await resetProxy('s3');
+	client = await pg();
+	await ensureExtension(client);
+	await createBucket(bucket);
+	await client.query("SET dlake.retry_base_delay = '10ms'");
+	await client.query("SET dlake.retry_max_delay = '200ms'");
+	await client.query('SET dlake.max_retries = 10');
+});
+
+after(async () => {
+	await faults('s3', null);
+	if (client)
+		await client.end();
+});
+
+beforeEach(async () => {
+	await faults('s3', null);
+});
+
+describe('retries through fault injection', () => {
+	test('503 SlowDown at 50%: every signed request succeeds, retries are counted', async () => {
+		const before = await stats(client);
+		const logStart = (await proxyLog('s3')).entries.at(-1)?.id ?? 0;
+		await faults('s3', { slowdown: 0.5, match: `/${bucket}/` });
+		for (let i = 0; i < 12; i++)
+		{
+			const put = await req(client, 'PUT', `/${bucket}/slow/${i}.txt`, { body: `object ${i}` });
+			assert.equal(put.status, 200);
+			const get = await req(client, 'GET', `/${bucket}/slow/${i}.txt`);
+			assert.equal(get.body, `object ${i}`);
+		}
+		const after = await stats(client);
+		const log = await proxyLog('s3', logStart);
+		const injected = log.entries.filter((e) => e.fault === 'slowdown').length;
+		assert.ok(injected > 0, 'the proxy injected SlowDown answers');
+		assert.equal(after.requests - before.requests, 24);
+		assert.equal(after.retries - before.retries, injected, 'one retry per injected fault');
+		assert.equal(after.throttles - before.throttles, injected, 'SlowDown counted as throttling');
+	});
+
+	test('dropped connections at 40%: idempotent requests succeed after retries', async () => {
+		await req(client, 'PUT', `/${bucket}/drop.txt`, { body: 'survives resets' });
+		const before = await stats(client);
+		await faults('s3', { drop: 0.4, match: `/${bucket}/` });
+		for (let i = 0; i < 10; i++)
+			assert.equal((await req(client, 'GET', `/${bucket}/drop.txt`)).body, 'survives resets');
+		const after = await stats(client);
+		const f = await faults('s3', null);
+		assert.ok(after.retries > before.retries, `retried after dropped connections (${JSON.stringify(f)})`);
+	});
+
+	test('with retries exhausted the SlowDown error is reported as throttling', async () => {
+		await client.query('SET dlake.max_retries = 2');
+		try
+		{
+			await faults('s3', { slowdown: 1, match: `/${bucket}/` });
+			await assert.rejects(req(client, 'GET', `/${bucket}/slow/0.txt`), (e) => {
+				assert.equal(e.code, '53400');
+				assert.match(e.message, /S3 request failed: request throttled/);
+				assert.match(e.detail, /AWS error code: SlowDown.*HTTP status: 503, attempts: 3/);
+				assert.match(e.where, new RegExp(`S3 request: GET .*/${bucket}/slow/0.txt`));
+				return true;
+			});
+		}
+		finally
+		{
+			await client.query('SET dlake.max_retries = 10');
+		}
+	});
+});
+
+describe('failures that must not hang or be retried', () => {
+	test('upstream down: a clear connection ERROR after the retries', async () => {
+		const port = await closedPort();
+		await client.query('SET dlake.max_retries = 3');
+		try
+		{
+			const t0 = Date.now();
+			await assert.rejects(req(client, 'GET', `/${bucket}/x`, { base: `http://127.0.0.1:${port}` }), (e) => {
+				assert.equal(e.code, 'HV00N');
+				assert.match(e.message, /S3 request failed: could not connect/);
+				assert.match(e.detail, /attempts: 4/);
+				assert.match(e.hint, /reachable/);
+				return true;
+			});
+			assert.ok(Date.now() - t0 < 5000);
+		}
+		finally
+		{
+			await client.query('SET dlake.max_retries = 10');
+		}
+	});
+
+	test('blackholed endpoint: each attempt is bounded by dlake.request_timeout', async () => {
+		await client.query("SET dlake.request_timeout = '400ms'");
+		await client.query('SET dlake.max_retries = 1');
+		try
+		{
+			await faults('s3', { blackhole: 1, match: `/${bucket}/` });
+			const t0 = Date.now();
+			await assert.rejects(req(client, 'GET', `/${bucket}/slow/0.txt`), (e) => {
+				assert.equal(e.code, '08006');
+				assert.match(e.message, /S3 request failed: timed out/);
+				assert.match(e.detail, /attempts: 2/);
+				return true;
+			});
+			const ms = Date.now() - t0;
+			assert.ok(ms >= 750 && ms < 3000, `two attempts of 400 ms took ${ms} ms`);
+		}
+		finally
+		{
+			await client.query('RESET dlake.request_timeout');
+			await client.query('SET dlake.max_retries = 10');
+		}
+	});
+
+	test('a cancel stops a hanging request within 2 s', async () => {
+		const victim = await pg();
+		try
+		{
+			await victim.query("SET dlake.request_timeout = '60s'");
+			const pid = (await victim.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+			await faults('s3', { blackhole: 1, match: `/${bucket}/` });
+			const pending = req(victim, 'GET', `/${bucket}/slow/1.txt`);
+			await new Promise((r) => setTimeout(r, 500));
+			const t0 = Date.now();
+			await client.query('SELECT pg_cancel_backend($1)', [pid]);
+			await assert.rejects(pending, (e) => {
+				assert.equal(e.code, '57014');
+				return true;
+			});
+			assert.ok(Date.now() - t0 < 2000, `cancel took ${Date.now() - t0} ms`);
+			/* the session is usable afterwards */
+			await faults('s3', null);
+			assert.equal((await victim.query('SELECT 1 AS one')).rows[0].one, 1);
+		}
+		finally
+		{
+			await victim.end();
+		}
+	});
+
+	test('a wrong secret is reported once, never retried', async () => {
+		const before = await stats(client);
+		await assert.rejects(req(client, 'GET', `/${bucket}/slow/0.txt`, { secret: 'not-the-secret' }), (e) => {
+			assert.equal(e.code, '42501');
+			assert.match(e.message, /S3 request failed: signature does not match/);
+			assert.match(e.detail, /AWS error code: SignatureDoesNotMatch.*attempts: 1\./);
+			assert.match(e.hint, /secret_access_key/);
+			return true;
+		});
+		const after = await stats(client);
+		assert.equal(after.retries, before.retries);
+	});
+
+	test('missing key and bucket map to undefined_object', async () => {
+		await assert.rejects(req(client, 'GET', `/${bucket}/does/not/exist`), (e) => {
+			assert.equal(e.code, '42704');
+			assert.match(e.message, /object does not exist/);
+			return true;
+		});
+		await assert.rejects(req(client, 'GET', `/${uniqueName('nobucket')}/k`), (e) => {
+			assert.equal(e.code, '42704');
+			assert.match(e.message, /bucket does not exist/);
+			return true;
+		});
+	});
+
+	test('plain users cannot call the internal request function', async () => {
+		const role = uniqueName('plain');
+		await client.query(`CREATE ROLE "${role}"`);
+		try
+		{
+			await client.query(`SET ROLE "${role}"`);
+			await assert.rejects(req(client, 'GET', `/${bucket}/x`), (e) => e.code === '42501');
+		}
+		finally
+		{
+			await client.query('RESET ROLE');
+			await client.query(`DROP ROLE "${role}"`);
+		}
+	});
+});
