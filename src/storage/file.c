@@ -255,10 +255,17 @@ file_write_open(DlakeStorage *st, const DlakeLocation *loc, DlakeWriteStream *ws
 	ws->fd = open(ws->tmp_path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
 				  pg_file_create_mode);
 	if (ws->fd < 0)
+	{
+		int			save_errno = errno;
+
+		ws->tmp_path = NULL;	/* nothing to remove at abort */
+		errno = save_errno;
 		ereport(ERROR,
 				(errcode_for_file_access(),
-				 errmsg("could not create file \"%s\": %m", ws->tmp_path),
+				 errmsg("could not create a temporary file next to \"%s\": %m",
+						loc->key),
 				 errcontext("writing %s", loc->uri)));
+	}
 }
 
 static void
@@ -349,7 +356,7 @@ file_write_abort(DlakeWriteStream *ws, char **errmsg)
 		close(ws->fd);
 		ws->fd = -1;
 	}
-	if (ws->tmp_path && unlink(ws->tmp_path) != 0 && errno != ENOENT)
+	if (ws->tmp_path && unlink(ws->tmp_path) != 0 && errno != ENOENT && errno != ENOTDIR)
 	{
 		*errmsg = psprintf("could not remove temporary file \"%s\": %m", ws->tmp_path);
 		return false;

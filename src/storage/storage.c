@@ -247,7 +247,8 @@ discard_stream(DlakeWriteStream *ws, int elevel)
 		ereport(elevel,
 				(errmsg("could not discard the partial write of \"%s\"", ws->uri),
 				 errdetail("%s", msg ? msg : "unknown error"),
-				 errhint("An incomplete multipart upload may remain; a bucket lifecycle rule with AbortIncompleteMultipartUpload removes it.")));
+				 ws->kind == DLAKE_STORAGE_S3 ?
+				 errhint("An incomplete multipart upload may remain; a bucket lifecycle rule with AbortIncompleteMultipartUpload removes it.") : 0));
 	ws->finished = true;
 	storage_unregister_stream(ws);
 	MemoryContextDelete(ws->cxt);
