@@ -128,6 +128,7 @@ typedef struct ShardState
 	double		records_per_s;
 	double		bytes_per_s;
 	int64		millis_behind;
+	bool		polled;			/* one GetRecords succeeded (state 'reading') */
 	char	   *last_error;
 	TimestampTz last_error_logged;
 	MemoryContext cxt;
@@ -349,6 +350,17 @@ getint(int row, int col, bool *isnull)
 	return DatumGetInt32(d);
 }
 
+/* lists that outlive the scratch context live in worker_cxt */
+static List *
+lappend_worker(List *list, void *p)
+{
+	MemoryContext old = MemoryContextSwitchTo(worker_cxt);
+
+	list = lappend(list, p);
+	MemoryContextSwitchTo(old);
+	return list;
+}
+
 static void
 free_stream(StreamState *s)
 {
@@ -395,7 +407,7 @@ refresh_catalog(void)
 		else
 		{
 			sh->seen = false;
-			keep = lappend(keep, sh);
+			keep = lappend_worker(keep, sh);
 		}
 	}
 	list_free(shards);
@@ -481,7 +493,7 @@ refresh_catalog(void)
 		StreamState *s = lfirst(lc);
 
 		if (s->seen)
-			keep = lappend(keep, s);
+			keep = lappend_worker(keep, s);
 		else
 			free_stream(s);
 	}
@@ -537,7 +549,7 @@ refresh_catalog(void)
 		ShardState *sh = lfirst(lc);
 
 		if (sh->seen)
-			keep = lappend(keep, sh);
+			keep = lappend_worker(keep, sh);
 		else
 			free_shard(sh);
 	}
@@ -1037,7 +1049,7 @@ poll_shard(StreamState *st, ShardState *sh)
 	if (page.millis_behind >= 0)
 		sh->millis_behind = page.millis_behind;
 
-	flush = nkeep > 0 || last_seq != NULL || page.next_iterator == NULL ||
+	flush = nkeep > 0 || last_seq != NULL || page.next_iterator == NULL || !sh->polled ||
 		((sh->throttles_pending > 0 || sh->expired_pending > 0 || sh->last_error) &&
 		 TimestampDifferenceExceeds(sh->last_flush, now, STATS_FLUSH_MS));
 
@@ -1079,6 +1091,7 @@ poll_shard(StreamState *st, ShardState *sh)
 		sh->throttles_pending = 0;
 		sh->expired_pending = 0;
 		sh->last_flush = now;
+		sh->polled = true;
 		if (sh->last_error)
 		{
 			pfree(sh->last_error);
