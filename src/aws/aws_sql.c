@@ -26,6 +26,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "aws/aws_error.h"
 #include "aws/aws_request.h"
 #include "aws/credentials.h"
 #include "aws/sigv4.h"
@@ -443,5 +444,73 @@ dlake_aws_request_test(PG_FUNCTION_ARGS)
 	tupdesc = BlessTupleDesc(tupdesc);
 	values[0] = Int32GetDatum((int32) resp.http_status);
 	values[1] = CStringGetTextDatum(resp.body.data);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(dlake_aws_error_parse);
+
+/*
+ * dlake.aws_error_parse(http_status, body, headers text[]) classifies an
+ * AWS answer the way aws_request_execute does: the parsed code, message
+ * and request id, the SQLSTATE aws_report_error would use, whether it is
+ * retried and whether it counts as throttling, and whether the body is an
+ * S3 200-with-<Error> document.  Pure: for the offline tests.
+ */
+Datum
+dlake_aws_error_parse(PG_FUNCTION_ARGS)
+{
+	AwsResponse resp;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	char	   *body;
+	bool		error_200;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	body = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	memset(&resp, 0, sizeof(resp));
+	resp.http_status = PG_GETARG_INT32(0);
+	initStringInfo(&resp.body);
+	appendStringInfoString(&resp.body, body);
+	if (!PG_ARGISNULL(2))
+	{
+		int			n = 0;
+		SigV4Header *hs = headers_from_array(PG_GETARG_ARRAYTYPE_P(2), &n);
+		int			i;
+
+		for (i = 0; i < n; i++)
+		{
+			DlakeHttpHeader *h = dlake_http_make_header(hs[i].name, hs[i].value);
+			char	   *c;
+
+			for (c = h->name; *c; c++)
+				*c = (char) pg_ascii_tolower((unsigned char) *c);
+			resp.headers = lappend(resp.headers, h);
+		}
+	}
+	error_200 = (resp.http_status == 200 && aws_xml_root_is_error(resp.body.data, resp.body.len));
+	aws_parse_error_body(&resp);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	if (resp.aws_code)
+		values[0] = CStringGetTextDatum(resp.aws_code);
+	else
+		nulls[0] = true;
+	if (resp.aws_message)
+		values[1] = CStringGetTextDatum(resp.aws_message);
+	else
+		nulls[1] = true;
+	if (resp.request_id)
+		values[2] = CStringGetTextDatum(resp.request_id);
+	else
+		nulls[2] = true;
+	values[3] = CStringGetTextDatum(unpack_sql_state(aws_error_sqlstate(&resp)));
+	values[4] = BoolGetDatum(aws_error_is_retryable(error_200 ? 500 : resp.http_status,
+													resp.aws_code));
+	values[5] = BoolGetDatum(aws_error_is_throttling(resp.aws_code));
+	values[6] = BoolGetDatum(error_200);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -93,3 +93,12 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 REVOKE EXECUTE ON FUNCTION dlake.aws_request_test(text, text, text, text, text, text[], text, text) FROM PUBLIC;
 COMMENT ON FUNCTION dlake.aws_request_test(text, text, text, text, text, text[], text, text) IS
 	'internal (superuser): send one signed AWS request with retries; for tests';
+
+CREATE FUNCTION dlake.aws_error_parse(http_status integer, body text, headers text[] DEFAULT NULL,
+	OUT code text, OUT message text, OUT request_id text, OUT sqlstate text,
+	OUT retryable boolean, OUT throttling boolean, OUT error_in_200 boolean)
+RETURNS record
+AS 'MODULE_PATHNAME', 'dlake_aws_error_parse'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION dlake.aws_error_parse(integer, text, text[]) IS
+	'internal test helper: how an AWS answer is parsed and classified (code, SQLSTATE, retry)';
