@@ -183,6 +183,16 @@ safecast_datetime_string(const char *str, TimestampTz *result)
 	if (strlen(str) >= MAXDATELEN)
 		return false;
 
+	/*
+	 * Data starts with a digit (ISO 8601 and the other numeric forms).  This
+	 * refuses the special inputs "now", "today", "epoch", "infinity" and
+	 * friends, which describe the moment of loading, not the event.
+	 */
+	while (isspace((unsigned char) *str))
+		str++;
+	if (!isdigit((unsigned char) *str))
+		return false;
+
 	/* first without a zone: succeeds only when the string names none */
 	memset(&tt, 0, sizeof(tt));
 	fsec = 0;

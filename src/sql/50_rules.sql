@@ -107,10 +107,16 @@ RETURNS void LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
+	IF p_detail IS NULL THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('invalid rule set "%s": %s: %s', p_ruleset, p_where, p_msg),
+			HINT = coalesce(p_hint, 'See docs/rules.md for the rule set reference.');
+	END IF;
 	RAISE EXCEPTION USING
 		ERRCODE = 'invalid_parameter_value',
 		MESSAGE = format('invalid rule set "%s": %s: %s', p_ruleset, p_where, p_msg),
-		DETAIL = coalesce(p_detail, ''),
+		DETAIL = p_detail,
 		HINT = coalesce(p_hint, 'See docs/rules.md for the rule set reference.');
 END
 $$;
@@ -139,6 +145,13 @@ BEGIN
 END
 $$;
 
+/* the keys of a JSON object (none for anything else) */
+CREATE FUNCTION dlake._rules_keys(obj jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE AS
+$$
+SELECT CASE WHEN jsonb_typeof(obj) = 'object' THEN ARRAY(SELECT jsonb_object_keys(obj)) ELSE '{}'::text[] END
+$$;
+
 /* a list of field names given as a JSON string or array of strings */
 CREATE FUNCTION dlake._rules_names(p_ruleset text, p_where text, v jsonb)
 RETURNS text[] LANGUAGE plpgsql VOLATILE
@@ -160,25 +173,28 @@ BEGIN
 END
 $$;
 
-/* name → SQL expression pairs, from an object, a string or an array of strings */
+/*
+ * (name, path, sql) triples from an object of named SQL expressions, a
+ * string or an array of strings; path names the rule in error messages.
+ */
 CREATE FUNCTION dlake._rules_exprs(p_ruleset text, p_where text, v jsonb)
-RETURNS TABLE (name text, sql text) LANGUAGE plpgsql VOLATILE
+RETURNS TABLE (name text, path text, sql text) LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS
 $$
 BEGIN
 	IF jsonb_typeof(v) = 'string' THEN
-		RETURN QUERY SELECT p_where, v #>> '{}';
+		RETURN QUERY SELECT p_where, p_where, v #>> '{}';
 	ELSIF jsonb_typeof(v) = 'array' THEN
-		IF EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) <> 'string') THEN
+		IF EXISTS (SELECT 1 FROM jsonb_array_elements(v) el WHERE jsonb_typeof(el) <> 'string') THEN
 			PERFORM dlake._rules_error(p_ruleset, p_where, 'must hold SQL expressions as strings');
 		END IF;
-		RETURN QUERY SELECT format('%s[%s]', p_where, o - 1), e
-			FROM jsonb_array_elements_text(v) WITH ORDINALITY AS t(e, o);
+		RETURN QUERY SELECT format('%s[%s]', p_where, o - 1), format('%s[%s]', p_where, o - 1), el
+			FROM jsonb_array_elements_text(v) WITH ORDINALITY AS t(el, o);
 	ELSIF jsonb_typeof(v) = 'object' THEN
-		IF EXISTS (SELECT 1 FROM jsonb_each(v) e WHERE jsonb_typeof(e.value) <> 'string') THEN
+		IF EXISTS (SELECT 1 FROM jsonb_each(v) el WHERE jsonb_typeof(el.value) <> 'string') THEN
 			PERFORM dlake._rules_error(p_ruleset, p_where, 'must map names to SQL expressions as strings');
 		END IF;
-		RETURN QUERY SELECT e.key, e.value FROM jsonb_each_text(v) e ORDER BY e.key;
+		RETURN QUERY SELECT el.key, format('%s.%s', p_where, el.key), el.value FROM jsonb_each_text(v) el ORDER BY el.key;
 	ELSE
 		PERFORM dlake._rules_error(p_ruleset, p_where,
 			'must be a SQL expression, an array of them, or an object of named ones');
@@ -215,12 +231,18 @@ $$;
 /* probe: the type of expression expr over the typed empty s1 relation */
 CREATE FUNCTION dlake._rules_probe_type(p_ruleset text, p_where text, c jsonb, expr text)
 RETURNS text LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS
+AS
 $$
 DECLARE
 	t text;
 BEGIN
-	PERFORM dlake._check_expr(expr, p_where);
+	BEGIN
+		PERFORM dlake._check_expr(expr, p_where);
+	EXCEPTION WHEN syntax_error OR invalid_parameter_value THEN
+		PERFORM dlake._rules_error(p_ruleset, p_where, 'not a single SQL expression',
+			format('%s (expression: %s)', SQLERRM, expr),
+			'Write one scalar expression over the record''s fields, such as "value > 0 AND unit = ''C''".');
+	END;
 	BEGIN
 		EXECUTE format(E'SELECT pg_catalog.format_type(pg_catalog.pg_typeof(v.x)::oid, NULL) FROM (SELECT 1) one LEFT JOIN (SELECT (%s\n) AS x FROM (SELECT b.*%s FROM (%s) b) s1) v ON true',
 					   expr, c->>'casts', dlake._rules_empty_batch())
@@ -239,7 +261,7 @@ $$;
  */
 CREATE FUNCTION dlake._rules_compile(p_ruleset text, rules jsonb)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS
+AS
 $$
 DECLARE
 	type_names constant text[] := ARRAY['timestamptz', 'date', 'numeric', 'int8', 'float8', 'bool', 'text', 'uuid', 'jsonb'];
@@ -270,6 +292,7 @@ DECLARE
 	e record;
 	n int := 0;
 	lk regclass;
+	lk_name text;
 	lk_key text;
 	lk_col text;
 	lk_field text;
@@ -290,7 +313,7 @@ BEGIN
 
 	/* types */
 	IF rules ? 'types' THEN
-		PERFORM dlake._rules_check_keys(p_ruleset, 'types', rules->'types', ARRAY(SELECT jsonb_object_keys(rules->'types')));
+		PERFORM dlake._rules_check_keys(p_ruleset, 'types', rules->'types', dlake._rules_keys(rules->'types'));
 		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'types') LOOP
 			IF f = 'record' OR f LIKE '\_dlake%' OR f = '' THEN
 				PERFORM dlake._rules_error(p_ruleset, format('types.%s', f), 'reserved field name',
@@ -371,7 +394,7 @@ BEGIN
 
 	/* checks */
 	IF rules ? 'checks' THEN
-		PERFORM dlake._rules_check_keys(p_ruleset, 'checks', rules->'checks', ARRAY(SELECT jsonb_object_keys(rules->'checks')));
+		PERFORM dlake._rules_check_keys(p_ruleset, 'checks', rules->'checks', dlake._rules_keys(rules->'checks'));
 		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'checks') LOOP
 			PERFORM dlake._rules_check_keys(p_ruleset, format('checks.%s', f), spec,
 				ARRAY['min', 'max', 'pattern', 'enum', 'max_length', 'min_length']);
@@ -391,6 +414,11 @@ BEGIN
 					IF t IS NULL THEN
 						valexpr := format('dlake._to_numeric(s1.record->%L)', f);
 						lit := format('%L::numeric', v #>> '{}');
+						/* an untyped field compared with min/max must be a number */
+						IF k = 'min' OR NOT spec ? 'min' THEN
+							fails := fails || format('CASE WHEN %s IS NULL AND jsonb_typeof(s1.record->%L) <> ''null'' THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', ''not a number'', ''value'', s1.record->%L) END',
+								valexpr, f, f, f);
+						END IF;
 					ELSE
 						valexpr := format('s1.%I', f);
 						lit := format('%L::%s', v #>> '{}', t);
@@ -419,16 +447,16 @@ BEGIN
 						rawexpr, v #>> '{}', f, format('does not match pattern %s', v #>> '{}'), f);
 				ELSIF k = 'enum' THEN
 					IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0
-					   OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) e WHERE jsonb_typeof(e) NOT IN ('string', 'number', 'boolean')) THEN
+					   OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) el WHERE jsonb_typeof(el) NOT IN ('string', 'number', 'boolean')) THEN
 						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.enum', f),
 							'must be a non-empty array of strings, numbers or booleans', format('Got %s.', v::text));
 					END IF;
 					IF t IS NULL OR t IN ('text', 'jsonb') THEN
 						valexpr := rawexpr;
-						lit := format('ARRAY[%s]::text[]', (SELECT string_agg(format('%L', e), ', ') FROM jsonb_array_elements_text(v) e));
+						lit := format('ARRAY[%s]::text[]', (SELECT string_agg(format('%L', el), ', ') FROM jsonb_array_elements_text(v) el));
 					ELSE
 						valexpr := format('s1.%I', f);
-						lit := format('ARRAY[%s]::%s[]', (SELECT string_agg(format('%L', e), ', ') FROM jsonb_array_elements_text(v) e), t);
+						lit := format('ARRAY[%s]::%s[]', (SELECT string_agg(format('%L', el), ', ') FROM jsonb_array_elements_text(v) el), t);
 						BEGIN
 							EXECUTE 'SELECT ' || lit;
 						EXCEPTION WHEN OTHERS THEN
@@ -437,7 +465,7 @@ BEGIN
 						END;
 					END IF;
 					fails := fails || format('CASE WHEN NOT (%s = ANY (%s)) THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-						valexpr, lit, f, format('not one of %s', (SELECT string_agg(e, ', ') FROM jsonb_array_elements_text(v) e)), f);
+						valexpr, lit, f, format('not one of %s', (SELECT string_agg(el, ', ') FROM jsonb_array_elements_text(v) el)), f);
 				ELSE
 					IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::numeric < 0 OR (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric) THEN
 						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
@@ -457,9 +485,9 @@ BEGIN
 	/* conditions */
 	IF rules ? 'conditions' THEN
 		FOR e IN SELECT * FROM dlake._rules_exprs(p_ruleset, 'conditions', rules->'conditions') LOOP
-			t := dlake._rules_probe_type(p_ruleset, format('conditions.%s', e.name), c, e.sql);
+			t := dlake._rules_probe_type(p_ruleset, e.path, c, e.sql);
 			IF t <> 'boolean' THEN
-				PERFORM dlake._rules_error(p_ruleset, format('conditions.%s', e.name),
+				PERFORM dlake._rules_error(p_ruleset, e.path,
 					format('a condition must be boolean, not %s', t), format('The expression was: %s', e.sql));
 			END IF;
 			fails := fails || format(E'CASE WHEN NOT (%s\n) THEN %L::jsonb END', e.sql,
@@ -470,9 +498,9 @@ BEGIN
 	/* drop_if */
 	IF rules ? 'drop_if' THEN
 		FOR e IN SELECT * FROM dlake._rules_exprs(p_ruleset, 'drop_if', rules->'drop_if') LOOP
-			t := dlake._rules_probe_type(p_ruleset, format('drop_if.%s', e.name), c, e.sql);
+			t := dlake._rules_probe_type(p_ruleset, e.path, c, e.sql);
 			IF t <> 'boolean' THEN
-				PERFORM dlake._rules_error(p_ruleset, format('drop_if.%s', e.name),
+				PERFORM dlake._rules_error(p_ruleset, e.path,
 					format('a drop_if condition must be boolean, not %s', t), format('The expression was: %s', e.sql));
 			END IF;
 			drops := drops || format(E'(%s\n)', e.sql);
@@ -513,7 +541,7 @@ BEGIN
 
 	/* enrich */
 	IF rules ? 'enrich' THEN
-		PERFORM dlake._rules_check_keys(p_ruleset, 'enrich', rules->'enrich', ARRAY(SELECT jsonb_object_keys(rules->'enrich')));
+		PERFORM dlake._rules_check_keys(p_ruleset, 'enrich', rules->'enrich', dlake._rules_keys(rules->'enrich'));
 		FOR f, spec IN SELECT key, value FROM jsonb_each(rules->'enrich') LOOP
 			IF f = 'record' OR f LIKE '\_dlake%' OR f = '' OR typ ? f THEN
 				PERFORM dlake._rules_error(p_ruleset, format('enrich.%s', f), 'field name already used',
@@ -545,6 +573,8 @@ BEGIN
 				END IF;
 				lk_key := spec->>'key';
 				lk_col := spec->>'column';
+				lk_name := (SELECT format('%I.%I', n.nspname, r.relname) FROM pg_catalog.pg_class r
+							JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = lk);
 				lk_field := coalesce(spec->>'field', lk_key);
 				SELECT format_type(atttypid, NULL) INTO lk_keytype FROM pg_attribute
 					WHERE attrelid = lk AND attname = lk_key AND attnum > 0 AND NOT attisdropped;
@@ -586,19 +616,19 @@ BEGIN
 						SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 						 WHERE i.indrelid = lk AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL
 						   AND a.attname = spec->>'key') THEN
-					joins := joins || format(' LEFT JOIN %s lk%s ON lk%s.%I = %s', lk::text, n, n, lk_key, keyexpr);
+					joins := joins || format(' LEFT JOIN %s lk%s ON lk%s.%I = %s', lk_name, n, n, lk_key, keyexpr);
 				ELSIF lk_key IS NOT NULL THEN
 					joins := joins || format(' LEFT JOIN (SELECT DISTINCT ON (%I) %I, %I FROM %s ORDER BY %I) lk%s ON lk%s.%I = %s',
-						lk_key, lk_key, lk_col, lk::text, lk_key, n, n, lk_key, keyexpr);
+						lk_key, lk_key, lk_col, lk_name, lk_key, n, n, lk_key, keyexpr);
 				ELSE
 					joins := joins || format(' LEFT JOIN (SELECT DISTINCT ON (%I::text) %I::text AS %I, %I FROM %s ORDER BY %I::text) lk%s ON lk%s.%I = %s',
-						spec->>'key', spec->>'key', spec->>'key', lk_col, lk::text, spec->>'key', n, n, spec->>'key', keyexpr);
+						spec->>'key', spec->>'key', spec->>'key', lk_col, lk_name, spec->>'key', n, n, spec->>'key', keyexpr);
 					lk_key := spec->>'key';
 				END IF;
 				lookup_cols := lookup_cols || format(', lk%s.%I AS %I', n, lk_col, f);
 				IF spec->>'on_missing' = 'reject' THEN
 					lookup_fails := lookup_fails || format(', CASE WHEN %s IS NOT NULL AND lk%s.%I IS NULL THEN jsonb_build_object(''rule'', ''lookup'', ''field'', %L, ''reason'', %L, ''value'', s2.record->%L) END',
-						keyexpr, n, lk_key, f, format('no %s in %s for %s', lk_col, lk::text, lk_field), lk_field);
+						keyexpr, n, lk_key, f, format('no %s in %s for %s', lk_col, lk_name, lk_field), lk_field);
 				END IF;
 				columns := columns || jsonb_build_array(jsonb_build_object('name', f, 'type', lk_coltype));
 			ELSE
@@ -628,6 +658,8 @@ BEGIN
 		'lookup_cols', lookup_cols,
 		'lookup_fails', lookup_fails,
 		'columns', columns,
+		/* user SQL (conditions, enrich, drop_if) runs with the creator's search_path */
+		'search_path', current_setting('search_path'),
 		/* the record as written to cleansed: typed values normalised, enrich fields added */
 		'record_expr', format('(c.record || jsonb_strip_nulls(jsonb_build_object(%s)) || jsonb_build_object(%s))',
 			coalesce((SELECT string_agg(format('%L, to_jsonb(c.%I)', key, key), ', ') FROM jsonb_each_text(typ) WHERE value NOT IN ('text', 'jsonb')), ''),
@@ -647,7 +679,7 @@ $$;
 
 CREATE FUNCTION dlake.create_ruleset(name text, rules jsonb)
 RETURNS void LANGUAGE plpgsql VOLATILE STRICT
-SET search_path = pg_catalog, pg_temp AS
+AS
 $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM dlake.rulesets r WHERE r.name = create_ruleset.name) THEN
@@ -663,7 +695,7 @@ COMMENT ON FUNCTION dlake.create_ruleset(text, jsonb) IS 'validate, compile and 
 
 CREATE FUNCTION dlake.alter_ruleset(name text, rules jsonb)
 RETURNS void LANGUAGE plpgsql VOLATILE STRICT
-SET search_path = pg_catalog, pg_temp AS
+AS
 $$
 DECLARE
 	c jsonb := dlake._rules_compile(alter_ruleset.name, alter_ruleset.rules);
@@ -712,41 +744,45 @@ $$;
 
 /* ---------------------------------------------------------------- ad hoc */
 
-CREATE FUNCTION dlake.validate(record jsonb, ruleset text)
+/*
+ * Run expr over the compiled core on a one-row batch holding record: the
+ * same SQL as a batch, so ad-hoc answers match what apply_ruleset does.
+ */
+CREATE FUNCTION dlake._rules_one(p_ruleset text, record jsonb, expr text)
 RETURNS jsonb LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS
 $$
 DECLARE
-	c jsonb := (dlake._rules_get(ruleset)).compiled;
+	c jsonb := (dlake._rules_get(p_ruleset)).compiled;
 	r jsonb;
+	msg text;
+	st text;
 BEGIN
-	EXECUTE format('SELECT to_jsonb(c._dlake_fa) FROM (%s) c',
-		dlake._rules_core(c, replace(dlake._rules_empty_batch(), 'NULL::jsonb AS record', '$1 AS record')
-							 || ' OR true'))
-		INTO r USING record;
+	PERFORM set_config('search_path', coalesce(c->>'search_path', 'pg_catalog'), true);
+	BEGIN
+		EXECUTE format('SELECT %s FROM (%s) c', coalesce(expr, c->>'record_expr'),
+			dlake._rules_core(c, 'SELECT NULL::bigint AS _dlake_source_id, $1 AS record, NULL::bytea AS _dlake_data,'
+								 ' NULL::text AS _dlake_shard_id, NULL::numeric AS _dlake_seq, NULL::integer AS _dlake_subseq'))
+			INTO r USING record;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
+		RAISE EXCEPTION USING ERRCODE = st,
+			MESSAGE = format('rule set "%s" cannot be applied', p_ruleset),
+			DETAIL = msg,
+			HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables).';
+	END;
 	RETURN r;
 END
 $$;
+
+CREATE FUNCTION dlake.validate(record jsonb, ruleset text)
+RETURNS jsonb LANGUAGE sql VOLATILE AS
+$$ SELECT dlake._rules_one(ruleset, record, 'to_jsonb(c._dlake_fa)') $$;
 COMMENT ON FUNCTION dlake.validate(jsonb, text) IS 'failures of one record against a rule set (empty array when valid)';
 
 CREATE FUNCTION dlake.enrich(record jsonb, ruleset text)
-RETURNS jsonb LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp AS
-$$
-DECLARE
-	c jsonb := (dlake._rules_get(ruleset)).compiled;
-	r jsonb;
-BEGIN
-	IF record IS NULL THEN
-		RETURN NULL;
-	END IF;
-	EXECUTE format('SELECT %s FROM (%s) c', c->>'record_expr',
-		dlake._rules_core(c, replace(dlake._rules_empty_batch(), 'NULL::jsonb AS record', '$1 AS record')
-							 || ' OR true'))
-		INTO r USING record;
-	RETURN r;
-END
-$$;
+RETURNS jsonb LANGUAGE sql VOLATILE AS
+$$ SELECT CASE WHEN record IS NOT NULL THEN dlake._rules_one(ruleset, record, NULL) END $$;
 COMMENT ON FUNCTION dlake.enrich(jsonb, text) IS 'one record with typed fields normalised and enrich fields added, as written to cleansed';
 
 /* ---------------------------------------------------------------- apply */
@@ -806,13 +842,13 @@ DECLARE
 BEGIN
 	IF p_cleansed IS NULL THEN
 		p_cleansed := format('dlake_cleansed.%I', relname);
-		IF to_regclass(p_cleansed) IS NULL THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'dlake_cleansed') THEN
 			CREATE SCHEMA IF NOT EXISTS dlake_cleansed;
 		END IF;
 	END IF;
 	IF p_quarantine IS NULL THEN
 		p_quarantine := format('dlake_quarantine.%I', relname);
-		IF to_regclass(p_quarantine) IS NULL THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'dlake_quarantine') THEN
 			CREATE SCHEMA IF NOT EXISTS dlake_quarantine;
 		END IF;
 	END IF;
@@ -905,6 +941,9 @@ DECLARE
 	msg text;
 	st text;
 BEGIN
+	/* user SQL in the rule set resolves names as when it was created (reverted at function exit) */
+	PERFORM set_config('search_path',
+		coalesce((SELECT r.compiled->>'search_path' FROM dlake.rulesets r WHERE r.name = p_ruleset), 'pg_catalog'), true);
 	BEGIN
 		EXECUTE stmt INTO accepted, rejected, filtered, valid;
 	EXCEPTION WHEN OTHERS THEN
@@ -1056,6 +1095,7 @@ BEGIN
 		'SELECT q.source_id AS _dlake_source_id, q.record, q.data AS _dlake_data, q.shard_id AS _dlake_shard_id,'
 		' q.sequence_number AS _dlake_seq, q.sub_sequence_number AS _dlake_subseq, q._dlake_id AS _dlake_qid'
 		' FROM %s q WHERE q.record IS NOT NULL', t.quarantine));
+	PERFORM set_config('search_path', coalesce(g.compiled->>'search_path', 'pg_catalog'), true);
 	BEGIN
 		EXECUTE format(
 			'WITH c AS MATERIALIZED (%s), '
