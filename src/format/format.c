@@ -630,10 +630,10 @@ format_reader_error_callback(void *arg)
 	{
 		if (r->cur_rg >= 0 && col)
 			errcontext("dlake object %s, row group %d, column \"%s\", row " INT64_FORMAT,
-					   r->object_name, r->cur_rg, col, r->position);
+					   r->object_name, r->cur_rg, col, r->rg_row);
 		else if (r->cur_rg >= 0)
 			errcontext("dlake object %s, row group %d, row " INT64_FORMAT,
-					   r->object_name, r->cur_rg, r->position);
+					   r->object_name, r->cur_rg, r->rg_row);
 		else
 			errcontext("dlake object %s", r->object_name);
 	}

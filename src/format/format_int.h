@@ -84,6 +84,7 @@ struct DlakeFormatReader
 	/* error context */
 	int64		position;		/* line / row of the row being read */
 	int			cur_rg;			/* Parquet row group or -1 */
+	int64		rg_row;			/* Parquet: row within the row group */
 	int			cur_attr;		/* target attr being converted or -1 */
 	const char *cur_file_column;	/* file column name or NULL */
 	ErrorContextCallback errcb;
