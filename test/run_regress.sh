@@ -65,4 +65,9 @@ if [ -s "$out/regression.diffs" ]; then
 	echo "----"
 fi
 echo "regress: $passed passed, $failed failed"
-[ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]
+if [ "$failed" -eq 0 ] && [ "$rc" -eq 0 ]; then
+	rm -rf "$out"
+	exit 0
+fi
+echo "run_regress: output kept in $out"
+exit 1
