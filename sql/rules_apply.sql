@@ -52,7 +52,7 @@ SELECT count(*) AS staged, count(payload) AS json FROM ap_stage;
 SELECT * FROM dlake.apply_ruleset('iot', 'ap_stage');
 SELECT sensor_id, "timestamp" AT TIME ZONE 'UTC' AS ts_utc, value, date, site,
 	processed_at BETWEEN now() - interval '1 minute' AND now() + interval '1 minute' AS processed_at_set,
-	record ? 'processed_at' AS in_record
+	record->>'sensor_id' = sensor_id AND NOT record ? 'site' AS record_as_received
   FROM dlake_cleansed.ap_stage ORDER BY _dlake_source_id;
 SELECT source_id, shard_id, sequence_number - 49590338271490256608559692538361571095921575989136588800 AS seq,
 	encode(data, 'escape') IS NOT NULL AS has_bytes, failures

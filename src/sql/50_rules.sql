@@ -220,7 +220,7 @@ CREATE FUNCTION dlake._rules_core(c jsonb, batch_sql text) RETURNS text
 LANGUAGE sql IMMUTABLE AS
 $$
 SELECT format(
-	'SELECT s2.*%s, array_remove(s2._dlake_f0%s, NULL) AS _dlake_fa FROM ('
+	'SELECT s2.*%s, %s AS _dlake_fa FROM ('
 	'SELECT s1.*%s, %s AS _dlake_f0, coalesce(%s, false) AS _dlake_drop, %s AS _dlake_dkey FROM ('
 	'SELECT b.*%s FROM (%s) b OFFSET 0) s1) s2%s',
 	c->>'lookup_cols', c->>'lookup_fails',
@@ -270,7 +270,10 @@ DECLARE
 	typ jsonb := '{}';		-- field → canonical type
 	fmt jsonb := '{}';		-- field → declared format
 	casts text := '';
-	fails text[] := '{}';
+	fconds text[] := '{}';	-- per failure: when it applies
+	fobjs text[] := '{}';	-- and what it reports
+	lconds text[] := '{}';
+	lobjs text[] := '{}';
 	enrich_cols text := '';
 	lookup_cols text := '';
 	lookup_fails text := '';
@@ -278,6 +281,7 @@ DECLARE
 	drop_sql text := 'NULL::boolean';
 	dkey text := 'NULL::text';
 	dwindow text;
+	dcols jsonb := '[]';
 	columns jsonb := '[]';
 	enriched text[] := '{}';
 	req text[];
@@ -378,17 +382,19 @@ BEGIN
 	IF rules ? 'required' THEN
 		req := dlake._rules_names(p_ruleset, 'required', rules->'required');
 		FOREACH f IN ARRAY req LOOP
-			fails := fails || format('CASE WHEN NOT (s1.record ? %L) THEN %L::jsonb WHEN jsonb_typeof(s1.record->%L) = ''null'' THEN %L::jsonb END',
-				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'missing'),
-				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'null'));
+			fconds := fconds || format('coalesce(jsonb_typeof(s1.record->%L), ''null'') = ''null''', f);
+			fobjs := fobjs || format('CASE WHEN s1.record ? %L THEN %L::jsonb ELSE %L::jsonb END',
+				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'null'),
+				jsonb_build_object('rule', 'required', 'field', f, 'reason', 'missing'));
 		END LOOP;
 	END IF;
 
 	/* type failures */
 	FOR f, t IN SELECT key, value FROM jsonb_each_text(typ) LOOP
 		IF t NOT IN ('text', 'jsonb') THEN
-			fails := fails || format('CASE WHEN s1.%I IS NULL AND jsonb_typeof(s1.record->%L) <> ''null'' THEN jsonb_build_object(''rule'', ''types'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-				f, f, f, CASE WHEN fmt ? f THEN format('not a valid %s in format %s', t, fmt->>f) ELSE format('not a valid %s', t) END, f);
+			fconds := fconds || format('s1.%I IS NULL AND jsonb_typeof(s1.record->%L) <> ''null''', f, f);
+			fobjs := fobjs || format('jsonb_build_object(''rule'', ''types'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
+				f, CASE WHEN fmt ? f THEN format('not a valid %s in format %s', t, fmt->>f) ELSE format('not a valid %s', t) END, f);
 		END IF;
 	END LOOP;
 
@@ -416,8 +422,9 @@ BEGIN
 						lit := format('%L::numeric', v #>> '{}');
 						/* an untyped field compared with min/max must be a number */
 						IF k = 'min' OR NOT spec ? 'min' THEN
-							fails := fails || format('CASE WHEN %s IS NULL AND jsonb_typeof(s1.record->%L) <> ''null'' THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', ''not a number'', ''value'', s1.record->%L) END',
-								valexpr, f, f, f);
+							fconds := fconds || format('%s IS NULL AND jsonb_typeof(s1.record->%L) <> ''null''', valexpr, f);
+							fobjs := fobjs || format('jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', ''not a number'', ''value'', s1.record->%L)',
+								f, f);
 						END IF;
 					ELSE
 						valexpr := format('s1.%I', f);
@@ -429,8 +436,9 @@ BEGIN
 						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
 							format('%s is not a valid %s', v::text, coalesce(t, 'numeric')), SQLERRM);
 					END;
-					fails := fails || format('CASE WHEN %s %s %s THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-						valexpr, CASE k WHEN 'min' THEN '<' ELSE '>' END, lit, f,
+					fconds := fconds || format('%s %s %s', valexpr, CASE k WHEN 'min' THEN '<' ELSE '>' END, lit);
+					fobjs := fobjs || format('jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
+						f,
 						format('%s %s', CASE k WHEN 'min' THEN 'below minimum' ELSE 'above maximum' END, v #>> '{}'), f);
 				ELSIF k = 'pattern' THEN
 					IF jsonb_typeof(v) <> 'string' THEN
@@ -443,8 +451,9 @@ BEGIN
 							'invalid regular expression', SQLERRM,
 							'Patterns are PostgreSQL POSIX regular expressions, e.g. "^s-[0-9]+$".');
 					END;
-					fails := fails || format('CASE WHEN %s !~ %L THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-						rawexpr, v #>> '{}', f, format('does not match pattern %s', v #>> '{}'), f);
+					fconds := fconds || format('%s !~ %L', rawexpr, v #>> '{}');
+					fobjs := fobjs || format('jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
+						f, format('does not match pattern %s', v #>> '{}'), f);
 				ELSIF k = 'enum' THEN
 					IF jsonb_typeof(v) <> 'array' OR jsonb_array_length(v) = 0
 					   OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) el WHERE jsonb_typeof(el) NOT IN ('string', 'number', 'boolean')) THEN
@@ -464,15 +473,17 @@ BEGIN
 								format('the values are not all valid %s', t), SQLERRM);
 						END;
 					END IF;
-					fails := fails || format('CASE WHEN NOT (%s = ANY (%s)) THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-						valexpr, lit, f, format('not one of %s', (SELECT string_agg(el, ', ') FROM jsonb_array_elements_text(v) el)), f);
+					fconds := fconds || format('NOT (%s = ANY (%s))', valexpr, lit);
+					fobjs := fobjs || format('jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
+						f, format('not one of %s', (SELECT string_agg(el, ', ') FROM jsonb_array_elements_text(v) el)), f);
 				ELSE
 					IF jsonb_typeof(v) <> 'number' OR (v #>> '{}')::numeric < 0 OR (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric) THEN
 						PERFORM dlake._rules_error(p_ruleset, format('checks.%s.%s', f, k),
 							'must be a non-negative integer', format('Got %s.', v::text));
 					END IF;
-					fails := fails || format('CASE WHEN char_length(%s) %s %s THEN jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L) END',
-						rawexpr, CASE k WHEN 'max_length' THEN '>' ELSE '<' END, v #>> '{}', f,
+					fconds := fconds || format('char_length(%s) %s %s', rawexpr, CASE k WHEN 'max_length' THEN '>' ELSE '<' END, v #>> '{}');
+					fobjs := fobjs || format('jsonb_build_object(''rule'', ''checks'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
+						f,
 						format('%s %s characters', CASE k WHEN 'max_length' THEN 'longer than' ELSE 'shorter than' END, v #>> '{}'), f);
 				END IF;
 			END LOOP;
@@ -490,8 +501,8 @@ BEGIN
 				PERFORM dlake._rules_error(p_ruleset, e.path,
 					format('a condition must be boolean, not %s', t), format('The expression was: %s', e.sql));
 			END IF;
-			fails := fails || format(E'CASE WHEN NOT (%s\n) THEN %L::jsonb END', e.sql,
-				jsonb_build_object('rule', 'condition', 'name', e.name, 'field', NULL, 'reason', format('condition %s is false', e.name)));
+			fconds := fconds || format(E'NOT (%s\n)', e.sql);
+			fobjs := fobjs || format('%L::jsonb', jsonb_build_object('rule', 'condition', 'name', e.name, 'field', NULL, 'reason', format('condition %s is false', e.name)));
 		END LOOP;
 	END IF;
 
@@ -530,6 +541,12 @@ BEGIN
 		IF cardinality(keys) = 0 THEN
 			PERFORM dlake._rules_error(p_ruleset, 'dedupe', 'needs at least one key field');
 		END IF;
+		/* typed key fields: the typed columns are the key (unique index on them) */
+		IF NOT EXISTS (SELECT 1 FROM unnest(keys) kf WHERE NOT typ ? kf OR typ->>kf = 'jsonb') THEN
+			dcols := to_jsonb(keys);
+		ELSE
+			dcols := '["_dlake_dedupe_key"]';
+		END IF;
 		SELECT format('jsonb_build_array(%s)::text',
 			string_agg(CASE WHEN typ ? kf AND typ->>kf NOT IN ('text', 'jsonb') THEN format('to_jsonb(s1.%I)', kf)
 							ELSE format('s1.record->%L', kf) END, ', '))
@@ -537,6 +554,9 @@ BEGIN
 		/* a record missing a key field is never a duplicate */
 		dkey := format('CASE WHEN %s THEN %s END',
 			(SELECT string_agg(format('jsonb_typeof(s1.record->%L) <> ''null''', kf), ' AND ') FROM unnest(keys) kf), dkey);
+		IF dcols <> '["_dlake_dedupe_key"]' THEN
+			dkey := 'NULL::text';
+		END IF;
 	END IF;
 
 	/* enrich */
@@ -627,8 +647,9 @@ BEGIN
 				END IF;
 				lookup_cols := lookup_cols || format(', lk%s.%I AS %I', n, lk_col, f);
 				IF spec->>'on_missing' = 'reject' THEN
-					lookup_fails := lookup_fails || format(', CASE WHEN %s IS NOT NULL AND lk%s.%I IS NULL THEN jsonb_build_object(''rule'', ''lookup'', ''field'', %L, ''reason'', %L, ''value'', s2.record->%L) END',
-						keyexpr, n, lk_key, f, format('no %s in %s for %s', lk_col, lk_name, lk_field), lk_field);
+					lconds := lconds || format('%s IS NOT NULL AND lk%s.%I IS NULL', keyexpr, n, lk_key);
+					lobjs := lobjs || format('jsonb_build_object(''rule'', ''lookup'', ''field'', %L, ''reason'', %L, ''value'', s2.record->%L)',
+						f, format('no %s in %s for %s', lk_col, lk_name, lk_field), lk_field);
 				END IF;
 				columns := columns || jsonb_build_array(jsonb_build_object('name', f, 'type', lk_coltype));
 			ELSE
@@ -639,21 +660,31 @@ BEGIN
 		END LOOP;
 	END IF;
 
-	IF lookup_fails <> '' THEN
-		lookup_fails := ' || ARRAY[' || substr(lookup_fails, 3) || ']::jsonb[]';
+	/*
+	 * Failures: a cheap test first (any failure condition true?), and the
+	 * failure objects are only built for the rows that fail.
+	 */
+	IF cardinality(lconds) > 0 THEN
+		lookup_fails := format('CASE WHEN coalesce(%s, false) THEN array_remove(s2._dlake_f0 || ARRAY[%s]::jsonb[], NULL) ELSE s2._dlake_f0 END',
+			(SELECT string_agg(format('(%s)', x), ' OR ') FROM unnest(lconds) x),
+			(SELECT string_agg(format('CASE WHEN %s THEN %s END', x, y), ', ') FROM unnest(lconds, lobjs) u(x, y)));
+	ELSE
+		lookup_fails := 's2._dlake_f0';
 	END IF;
 
 	c := jsonb_build_object(
 		'casts', casts,
-		'failures', format('CASE WHEN s1.record IS NULL THEN ARRAY[%L::jsonb] WHEN jsonb_typeof(s1.record) <> ''object'' THEN ARRAY[%L::jsonb] ELSE ARRAY[%s]::jsonb[] END',
+		'failures', format(E'CASE WHEN s1.record IS NULL THEN ARRAY[%L::jsonb] WHEN jsonb_typeof(s1.record) <> ''object'' THEN ARRAY[%L::jsonb] WHEN coalesce(%s, false) THEN array_remove(ARRAY[%s]::jsonb[], NULL) ELSE ''{}''::jsonb[] END',
 			'{"rule": "json", "field": null, "reason": "invalid JSON"}',
 			'{"rule": "json", "field": null, "reason": "record is not a JSON object"}',
-			array_to_string(fails, ', ')),
+			coalesce((SELECT string_agg(format(E'(%s\n)', x), ' OR ') FROM unnest(fconds) x), 'false'),
+			coalesce((SELECT string_agg(format(E'CASE WHEN %s\nTHEN %s END', x, y), ', ') FROM unnest(fconds, fobjs) u(x, y)), '')),
 		'enrich_cols', enrich_cols,
 		'drop', drop_sql,
 		'dkey', dkey,
 		'window', dwindow,
-		'dedupe', dkey <> 'NULL::text',
+		'dedupe', jsonb_array_length(dcols) > 0,
+		'dedupe_cols', dcols,
 		'joins', joins,
 		'lookup_cols', lookup_cols,
 		'lookup_fails', lookup_fails,
@@ -872,13 +903,18 @@ BEGIN
 						   ' ADD COLUMN _dlake_loaded_at timestamptz NOT NULL DEFAULT now()', cleansed);
 		END IF;
 	END IF;
+	/* the dedupe key: a unique index (or, with a window, a plain one) */
 	IF (c->>'dedupe')::boolean AND NOT EXISTS (
-			SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-			 WHERE i.indrelid = cleansed AND i.indnkeyatts = 1 AND a.attname = '_dlake_dedupe_key'
-			   AND i.indisunique = (c->>'window' IS NULL)) THEN
-		EXECUTE format('CREATE %s INDEX ON %s (_dlake_dedupe_key%s)',
+			SELECT 1 FROM pg_index i
+			 WHERE i.indrelid = cleansed AND i.indisunique = (c->>'window' IS NULL) AND i.indpred IS NULL
+			   AND (SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+					  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)
+				   = ARRAY(SELECT jsonb_array_elements_text(c->'dedupe_cols'))
+				     || CASE WHEN c->>'window' IS NULL THEN '{}'::text[] ELSE '{_dlake_loaded_at}' END) THEN
+		EXECUTE format('CREATE %s INDEX ON %s (%s)',
 			CASE WHEN c->>'window' IS NULL THEN 'UNIQUE' ELSE '' END, cleansed,
-			CASE WHEN c->>'window' IS NULL THEN '' ELSE ', _dlake_loaded_at' END);
+			(SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(c->'dedupe_cols') x)
+			|| CASE WHEN c->>'window' IS NULL THEN '' ELSE ', _dlake_loaded_at' END);
 	END IF;
 
 	quarantine := to_regclass(p_quarantine);
@@ -894,6 +930,36 @@ END
 $$;
 
 /*
+ * The dedupe part of an INSERT ... SELECT ... FROM c: an ON CONFLICT clause
+ * (unique key) or, with a window, a NOT EXISTS over recent cleansed rows.
+ */
+CREATE FUNCTION dlake._rules_dedupe_sql(c jsonb, cleansed regclass) RETURNS text
+LANGUAGE sql STABLE AS
+$$
+SELECT CASE
+	WHEN NOT (c->>'dedupe')::boolean THEN ''
+	WHEN c->>'window' IS NULL THEN
+		format(' ON CONFLICT (%s) DO NOTHING',
+			(SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(c->'dedupe_cols') x))
+	ELSE
+		format(' AND NOT EXISTS (SELECT 1 FROM %s x WHERE %s AND x._dlake_loaded_at > now() - %L::interval)',
+			cleansed,
+			(SELECT string_agg(format('x.%I = c.%I', x, CASE x WHEN '_dlake_dedupe_key' THEN '_dlake_dkey' ELSE x END), ' AND ')
+			   FROM jsonb_array_elements_text(c->'dedupe_cols') x),
+			c->>'window')
+	END
+$$;
+
+/* the key columns of c (for PARTITION BY), and "some key part is NULL" */
+CREATE FUNCTION dlake._rules_dedupe_keys(c jsonb, OUT keys text, OUT anynull text)
+LANGUAGE sql IMMUTABLE AS
+$$
+SELECT string_agg(format('c.%I', CASE x WHEN '_dlake_dedupe_key' THEN '_dlake_dkey' ELSE x END), ', '),
+	   string_agg(format('c.%I IS NULL', CASE x WHEN '_dlake_dedupe_key' THEN '_dlake_dkey' ELSE x END), ' OR ')
+  FROM jsonb_array_elements_text(c->'dedupe_cols') x
+$$;
+
+/*
  * The routing statement for one batch: returns (accepted, rejected,
  * filtered, duplicates).
  */
@@ -904,7 +970,7 @@ $$
 SELECT format(
 	'WITH c AS MATERIALIZED (%s), '
 	'ins AS (INSERT INTO %s (%s record, _dlake_dedupe_key, _dlake_source_id) '
-	'SELECT %s %s, c._dlake_dkey, c._dlake_source_id FROM %s %s RETURNING 1), '
+	'SELECT %s c.record, c._dlake_dkey, c._dlake_source_id FROM %s RETURNING 1), '
 	'q AS (INSERT INTO %s (ruleset, ruleset_version, source, source_id, shard_id, sequence_number,'
 	' sub_sequence_number, record, data, failures) '
 	'SELECT %L, %s, %L, c._dlake_source_id, c._dlake_shard_id, c._dlake_seq, c._dlake_subseq, c.record,'
@@ -915,17 +981,12 @@ SELECT format(
 	cleansed,
 	coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
 	coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
-	c->>'record_expr',
-	CASE WHEN c->>'window' IS NULL THEN 'c' ELSE
-		format('(SELECT c.*, row_number() OVER (PARTITION BY c._dlake_dkey ORDER BY c._dlake_source_id) AS _dlake_rn FROM c'
-			   ' WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0) c', cleansed) END,
 	CASE WHEN c->>'window' IS NULL THEN
-		'WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0'
-		|| CASE WHEN (c->>'dedupe')::boolean THEN ' ON CONFLICT (_dlake_dedupe_key) DO NOTHING' ELSE '' END
+		'c WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0' || dlake._rules_dedupe_sql(c, cleansed)
 	ELSE
-		format('WHERE (c._dlake_dkey IS NULL OR (c._dlake_rn = 1 AND NOT EXISTS (SELECT 1 FROM %s x'
-			   ' WHERE x._dlake_dedupe_key = c._dlake_dkey AND x._dlake_loaded_at > now() - %L::interval)))',
-			   cleansed, c->>'window')
+		format('(SELECT c.*, row_number() OVER (PARTITION BY %s ORDER BY c._dlake_source_id) AS _dlake_rn FROM c'
+			   ' WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0) c WHERE (%s OR (c._dlake_rn = 1%s))',
+			   (dlake._rules_dedupe_keys(c)).keys, (dlake._rules_dedupe_keys(c)).anynull, dlake._rules_dedupe_sql(c, cleansed))
 	END,
 	quarantine, p_ruleset, version, source::text)
 $$;
@@ -1102,7 +1163,7 @@ BEGIN
 			'd AS (DELETE FROM %s q USING c WHERE q._dlake_id = c._dlake_qid'
 			' AND (c._dlake_drop OR cardinality(c._dlake_fa) = 0) RETURNING q._dlake_id), '
 			'ins AS (INSERT INTO %s (%s record, _dlake_dedupe_key, _dlake_source_id) '
-			'SELECT %s %s, c._dlake_dkey, c._dlake_source_id FROM c JOIN d ON d._dlake_id = c._dlake_qid'
+			'SELECT %s c.record, c._dlake_dkey, c._dlake_source_id FROM c JOIN d ON d._dlake_id = c._dlake_qid'
 			' WHERE NOT c._dlake_drop %s RETURNING 1) '
 			'SELECT (SELECT count(*) FROM ins) AS moved,'
 			' (SELECT count(*) FROM c JOIN d ON d._dlake_id = c._dlake_qid WHERE c._dlake_drop) AS dropped,'
@@ -1111,12 +1172,7 @@ BEGIN
 			core, t.quarantine, t.cleansed,
 			coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(g.compiled->'columns') x), ''),
 			coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(g.compiled->'columns') x), ''),
-			g.compiled->>'record_expr',
-			CASE WHEN (g.compiled->>'dedupe')::boolean THEN
-				CASE WHEN g.compiled->>'window' IS NULL THEN 'ON CONFLICT (_dlake_dedupe_key) DO NOTHING'
-				ELSE format('AND NOT EXISTS (SELECT 1 FROM %s x WHERE x._dlake_dedupe_key = c._dlake_dkey'
-							' AND x._dlake_loaded_at > now() - %L::interval)', t.cleansed, g.compiled->>'window') END
-			ELSE '' END,
+			dlake._rules_dedupe_sql(g.compiled, t.cleansed),
 			t.quarantine)
 			INTO r;
 	EXCEPTION WHEN OTHERS THEN
