@@ -1254,6 +1254,14 @@ format_guess_text(DlakeTypeGuess *g, const char *s, size_t len)
 	}
 
 	dt = guess_datetime(s, len);
+	if ((len == 8 && pg_strncasecmp(s, "infinity", 8) == 0) ||
+		(len == 9 && pg_strncasecmp(s, "-infinity", 9) == 0))
+		dt = -1;				/* fits date, timestamp and float8 alike */
+	if (dt == -1)
+	{
+		g->maybe_bool = g->maybe_int4 = g->maybe_int8 = g->maybe_numeric = false;
+		return;
+	}
 	if (dt != 1)
 		g->maybe_date = false;
 	if (dt != 1 && dt != 2)
