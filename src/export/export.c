@@ -1,0 +1,1342 @@
+/*-------------------------------------------------------------------------
+ *
+ * export.c
+ *	  dlake.export (any query → Hive-partitioned Parquet/CSV/JSONL files)
+ *	  and dlake.export_table (the rows of a table not exported before).
+ *
+ * The query runs through an SPI cursor in batches.  Each row goes to the
+ * writer of its partition ("col=value/..." folders, partition columns
+ * taken out of the file); at most max_open_files writers are open, the
+ * least recently used one is closed when another is needed and a new part
+ * file is started if that partition shows up again.  Files are named
+ * part-<run>-<n>.<ext>, n counting files in the order they are opened, so
+ * names are unique per run and deterministic within it.
+ *
+ * Atomicity for readers: an object becomes visible only when its writer is
+ * complete (multipart complete / rename, done by the storage layer).
+ * Every completed file is also registered in a cleanup list that lives
+ * until the end of the transaction: if the transaction (or the
+ * subtransaction that ran the export) aborts for any reason - error,
+ * cancel, pg_terminate_backend - the completed files are deleted from the
+ * abort callback, and the storage layer aborts the uploads still open.
+ * Only a crash of the whole server (SIGKILL, power loss) between upload
+ * and commit can leave complete files that the catalog does not know;
+ * dlake.export_table removes those at its next run (see below).
+ *
+ * Incremental export (export_table) selects rows by transaction
+ * visibility rather than by a serial or timestamp watermark, which would
+ * skip rows of transactions that commit late with lower values.  A run
+ * takes a snapshot S (pg_current_snapshot) and exports the rows whose
+ * inserting transaction is visible in S but was not visible in the
+ * snapshot recorded by the previous successful run; the new snapshot is
+ * stored in dlake.export_state in the same transaction as the catalog rows
+ * of the files.  Files of an incremental run are named
+ * part-t<table oid>b<batch>-<n>, the batch number advancing only when the
+ * state commits; a run first deletes leftovers of its own batch number,
+ * i.e. files of a failed attempt whose cleanup never ran.  Runs of one
+ * (table, location) pair are serialised with a transaction advisory lock;
+ * a second concurrent call returns at once with a NOTICE.
+ *
+ * IDENTIFICATION
+ *	  src/export/export.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <sys/stat.h>
+
+#include "access/htup_details.h"
+#include "access/transam.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "export/export.h"
+#include "fmgr.h"
+#include "format/format.h"
+#include "funcapi.h"
+#include "guc.h"
+#include "miscadmin.h"
+#include "storage/storage.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/portal.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "utils/xid8.h"
+
+PG_FUNCTION_INFO_V1(dlake_export);
+PG_FUNCTION_INFO_V1(dlake_export_table);
+PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
+
+#define EXPORT_BATCH_ROWS 1000
+/* memory budget for the row groups of all open Parquet writers */
+#define EXPORT_ROW_GROUP_BUDGET (512L * 1024 * 1024)
+#define EXPORT_MIN_ROW_GROUP (4L * 1024 * 1024)
+
+/* ----------------------------------------------------------------
+ * Cleanup registry: files to delete if the transaction aborts
+ * ----------------------------------------------------------------
+ */
+typedef struct ExportCleanup
+{
+	MemoryContext cxt;			/* under TopMemoryContext; owns all below */
+	DlakeStorage *st;
+	List	   *locs;			/* DlakeLocation * of completed files */
+	SubTransactionId subid;
+	bool		armed;			/* false: keep the files whatever happens */
+} ExportCleanup;
+
+static List *export_cleanups = NIL;	/* in TopMemoryContext */
+static bool export_callbacks_registered = false;
+
+static void
+cleanup_run(ExportCleanup *c, bool delete_files)
+{
+	if (delete_files && c->armed && c->locs != NIL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(c->cxt);
+
+		PG_TRY();
+		{
+			storage_delete(c->st, c->locs);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(c->cxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			ereport(WARNING,
+					(errmsg("could not delete the %d files of an aborted dlake export",
+							list_length(c->locs)),
+					 errdetail("%s", edata->message),
+					 errhint("Delete the part files of the failed run by hand; they are not in dlake.files.")));
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+	}
+	export_cleanups = list_delete_ptr(export_cleanups, c);
+	MemoryContextDelete(c->cxt);
+}
+
+static void
+export_xact_callback(XactEvent event, void *arg)
+{
+	bool		abort;
+
+	if (export_cleanups == NIL)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			abort = true;
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			abort = false;
+			break;
+		default:
+			return;
+	}
+	while (export_cleanups != NIL)
+		cleanup_run((ExportCleanup *) linitial(export_cleanups), abort);
+}
+
+static void
+export_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (export_cleanups == NIL)
+		return;
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, export_cleanups)
+		{
+			ExportCleanup *c = lfirst(lc);
+
+			if (c->subid == mySubid)
+				c->subid = parentSubid;
+		}
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		bool		again = true;
+
+		while (again)
+		{
+			again = false;
+			foreach(lc, export_cleanups)
+			{
+				ExportCleanup *c = lfirst(lc);
+
+				if (c->subid == mySubid)
+				{
+					cleanup_run(c, true);
+					again = true;
+					break;
+				}
+			}
+		}
+	}
+}
+
+/*
+ * cleanup_create opens the storage of the run in a context that outlives
+ * the function (the abort callback needs it after the function's memory
+ * is gone) and resolves the S3 credentials there with one cheap request.
+ */
+static ExportCleanup *
+cleanup_create(const char *server, DlakeLocation *root)
+{
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dlake export cleanup",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ExportCleanup *c = palloc0(sizeof(ExportCleanup));
+	DlakeLocation *loc = palloc(sizeof(DlakeLocation));
+	DlakeConfig *cfg = NULL;
+
+	if (!export_callbacks_registered)
+	{
+		RegisterXactCallback(export_xact_callback, NULL);
+		RegisterSubXactCallback(export_subxact_callback, NULL);
+		export_callbacks_registered = true;
+	}
+	c->cxt = cxt;
+	c->subid = GetCurrentSubTransactionId();
+	c->armed = true;
+	memcpy(loc, root, sizeof(DlakeLocation));
+	loc->bucket = root->bucket ? pstrdup(root->bucket) : NULL;
+	loc->key = pstrdup(root->key);
+	loc->uri = pstrdup(root->uri);
+	if (loc->kind == DLAKE_STORAGE_S3)
+		cfg = dlake_config_get(server);
+	c->st = storage_open(cfg, loc);
+	MemoryContextSwitchTo(TopMemoryContext);
+	export_cleanups = lappend(export_cleanups, c);
+	MemoryContextSwitchTo(cxt);
+	if (loc->kind == DLAKE_STORAGE_S3)
+	{
+		DlakeObjectInfo info;
+
+		storage_stat(c->st, dlake_location_child(loc, "_dlake_probe"), &info);
+	}
+	MemoryContextSwitchTo(old);
+	return c;
+}
+
+static void
+cleanup_add(ExportCleanup *c, const DlakeLocation *loc)
+{
+	MemoryContext old = MemoryContextSwitchTo(c->cxt);
+
+	c->locs = lappend(c->locs, dlake_location_parse_or_error(loc->uri));
+	MemoryContextSwitchTo(old);
+}
+
+/* ----------------------------------------------------------------
+ * The export engine
+ * ----------------------------------------------------------------
+ */
+typedef struct ExportSpec
+{
+	char	   *query;			/* SQL text run through the cursor */
+	char	   *source;			/* for dlake.export_runs */
+	char	   *kind;			/* "export" or "export_table" */
+	char	   *location;		/* resolved URI */
+	char	   *server;
+	DlakeFormatOptions fopts;
+	ArrayType  *partition_by;	/* text[] or NULL */
+	int64		max_file_size;	/* 0 = none */
+	bool		overwrite;
+	int			max_open;
+	bool		manifest;
+	bool		success_marker;
+	bool		fail_after_upload;	/* test hook: keep files, then ERROR */
+	char	   *name_prefix;	/* set by the caller or "part-<run>" */
+} ExportSpec;
+
+typedef struct PartWriter
+{
+	char	   *key;			/* hash key: relative folder ("" = none) */
+	char	   *display;		/* "col=value/col2=value2" */
+	char	   *json;			/* {"col": "value", ...} */
+	DlakeWriteStream *ws;		/* open file or NULL */
+	DlakeFormatWriter *fw;
+	DlakeLocation *loc;
+	uint64		last_used;
+	dlist_node	node;			/* in the open list */
+} PartWriter;
+
+typedef struct ExportFile
+{
+	char	   *uri;
+	char	   *partition;		/* display form */
+	char	   *part_json;
+	char	   *stats_json;
+	int64		rows;
+	int64		bytes;
+} ExportFile;
+
+typedef struct ExportState
+{
+	ExportSpec *spec;
+	ExportCleanup *cleanup;
+	DlakeLocation *root;		/* with a trailing '/' */
+	MemoryContext cxt;			/* writers and file list */
+	TupleDesc	qdesc;			/* query result */
+	TupleDesc	fdesc;			/* file columns: qdesc minus partitions */
+	int			npart;
+	int		   *part_att;		/* query attno (0-based) per partition col */
+	char	  **part_name;
+	FmgrInfo   *part_out;
+	int		   *file_att;		/* query attno per file column */
+	HTAB	   *writers;
+	dlist_head	open;			/* open writers, LRU first */
+	int			nopen;
+	uint64		clock;
+	int			nfiles_started;
+	List	   *files;			/* ExportFile * */
+	int64		rows;
+	int64		bytes;
+	const char *ext;
+	int64		run_id;
+	TimestampTz last_progress;
+} ExportState;
+
+static uint32
+str_ptr_hash(const void *key, Size keysize)
+{
+	const char *s = *(const char *const *) key;
+
+	return string_hash(s, strlen(s) + 1);
+}
+
+static int
+str_ptr_match(const void *a, const void *b, Size keysize)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static void
+json_key_value(StringInfo buf, bool *first, const char *key, const char *value)
+{
+	if (!*first)
+		appendStringInfoString(buf, ", ");
+	*first = false;
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": ");
+	if (value)
+		escape_json(buf, value);
+	else
+		appendStringInfoString(buf, "null");
+}
+
+/* close the file of a writer and record it; the writer stays in the hash */
+static void
+writer_close_file(ExportState *es, PartWriter *pw)
+{
+	DlakeObjectInfo info;
+	ExportFile *f;
+	List	   *stats;
+	ListCell   *lc;
+	StringInfoData sj;
+	bool		first = true;
+	MemoryContext old = MemoryContextSwitchTo(es->cxt);
+
+	format_writer_close(pw->fw);
+	stats = format_writer_column_stats(pw->fw);
+	storage_write_close(pw->ws, &info);
+	cleanup_add(es->cleanup, pw->loc);
+
+	f = palloc0(sizeof(ExportFile));
+	f->uri = pstrdup(pw->loc->uri);
+	f->partition = pw->display;
+	f->part_json = pw->json;
+	f->rows = format_writer_rows(pw->fw);
+	f->bytes = info.size > 0 ? info.size : format_writer_bytes(pw->fw);
+	initStringInfo(&sj);
+	appendStringInfoChar(&sj, '{');
+	foreach(lc, stats)
+	{
+		DlakeColumnStats *cs = lfirst(lc);
+
+		if (!cs->has_min_max && cs->null_count < 0)
+			continue;
+		if (!first)
+			appendStringInfoString(&sj, ", ");
+		first = false;
+		escape_json(&sj, cs->name);
+		appendStringInfoString(&sj, ": {");
+		if (cs->has_min_max)
+		{
+			appendStringInfoString(&sj, "\"min\": ");
+			escape_json(&sj, cs->min);
+			appendStringInfoString(&sj, ", \"max\": ");
+			escape_json(&sj, cs->max);
+			if (cs->null_count >= 0)
+				appendStringInfoString(&sj, ", ");
+		}
+		if (cs->null_count >= 0)
+			appendStringInfo(&sj, "\"null_count\": " INT64_FORMAT, cs->null_count);
+		appendStringInfoChar(&sj, '}');
+	}
+	appendStringInfoChar(&sj, '}');
+	f->stats_json = sj.data;
+	es->files = lappend(es->files, f);
+	es->bytes += f->bytes;
+
+	format_writer_abort(pw->fw);	/* frees its memory */
+	pw->fw = NULL;
+	pw->ws = NULL;
+	pw->loc = NULL;
+	dlist_delete(&pw->node);
+	es->nopen--;
+	MemoryContextSwitchTo(old);
+}
+
+static void
+writer_open_file(ExportState *es, PartWriter *pw)
+{
+	MemoryContext old = MemoryContextSwitchTo(es->cxt);
+	char	   *rel;
+
+	if (es->nopen >= es->spec->max_open)
+	{
+		/* evict the least recently used writer (head of the list) */
+		PartWriter *lru = dlist_head_element(PartWriter, node, &es->open);
+
+		writer_close_file(es, lru);
+	}
+	rel = psprintf("%s%s-%d%s", pw->key, es->spec->name_prefix,
+				   es->nfiles_started++, es->ext);
+	pw->loc = dlake_location_child(es->root, rel);
+	pw->ws = storage_write_open(es->cleanup->st, pw->loc);
+	pw->fw = format_writer_open(&es->spec->fopts, es->fdesc, pw->ws, pw->loc->uri);
+	dlist_push_tail(&es->open, &pw->node);
+	es->nopen++;
+	MemoryContextSwitchTo(old);
+}
+
+/* the writer of the partition of one row (created on first sight) */
+static PartWriter *
+writer_for_row(ExportState *es, Datum *values, bool *nulls)
+{
+	StringInfoData key;
+	PartWriter *pw;
+	bool		found;
+	char	   *keyp;
+
+	if (es->npart == 0)
+		keyp = "";
+	else
+	{
+		initStringInfo(&key);
+		for (int i = 0; i < es->npart; i++)
+		{
+			int			a = es->part_att[i];
+
+			dlake_hive_escape(&key, es->part_name[i]);
+			appendStringInfoChar(&key, '=');
+			if (nulls[a])
+				appendStringInfoString(&key, DLAKE_HIVE_NULL);
+			else
+				dlake_hive_escape(&key,
+								  dlake_partition_value_text(TupleDescAttr(es->qdesc, a)->atttypid,
+															 values[a], &es->part_out[i]));
+			appendStringInfoChar(&key, '/');
+		}
+		keyp = key.data;
+	}
+	pw = hash_search(es->writers, &keyp, HASH_ENTER, &found);
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(es->cxt);
+		StringInfoData js;
+		bool		first = true;
+
+		pw->key = pstrdup(keyp);
+		pw->display = pnstrdup(pw->key, strlen(pw->key) > 0 ? strlen(pw->key) - 1 : 0);
+		initStringInfo(&js);
+		appendStringInfoChar(&js, '{');
+		for (int i = 0; i < es->npart; i++)
+		{
+			int			a = es->part_att[i];
+
+			json_key_value(&js, &first, es->part_name[i],
+						   nulls[a] ? NULL :
+						   dlake_partition_value_text(TupleDescAttr(es->qdesc, a)->atttypid,
+													  values[a], &es->part_out[i]));
+		}
+		appendStringInfoChar(&js, '}');
+		pw->json = js.data;
+		pw->ws = NULL;
+		pw->fw = NULL;
+		MemoryContextSwitchTo(old);
+	}
+	return pw;
+}
+
+/* resolve partition_by against the query's columns; build the file tupdesc */
+static void
+export_setup_columns(ExportState *es)
+{
+	ExportSpec *spec = es->spec;
+	TupleDesc	q = es->qdesc;
+	Datum	   *elems = NULL;
+	bool	   *enulls = NULL;
+	int			n = 0;
+	bool	   *is_part;
+	int			nfile = 0;
+
+	if (spec->partition_by)
+		deconstruct_array(spec->partition_by, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &enulls, &n);
+	es->npart = n;
+	es->part_att = palloc(sizeof(int) * Max(n, 1));
+	es->part_name = palloc(sizeof(char *) * Max(n, 1));
+	es->part_out = palloc(sizeof(FmgrInfo) * Max(n, 1));
+	is_part = palloc0(sizeof(bool) * Max(q->natts, 1));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		int			found = -1;
+		Oid			outfn;
+		bool		varlena;
+
+		if (enulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("partition_by must not contain NULL")));
+		name = TextDatumGetCString(elems[i]);
+		for (int a = 0; a < q->natts; a++)
+			if (!TupleDescAttr(q, a)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(q, a)->attname), name) == 0)
+			{
+				if (found >= 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_AMBIGUOUS_COLUMN),
+							 errmsg("partition column \"%s\" appears more than once in the query result", name)));
+				found = a;
+			}
+		if (found < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("partition column \"%s\" is not a column of the query result", name),
+					 errhint("partition_by names columns of the exported query, e.g. ARRAY['date'].")));
+		if (is_part[found])
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("partition column \"%s\" is given twice", name)));
+		is_part[found] = true;
+		es->part_att[i] = found;
+		es->part_name[i] = name;
+		getTypeOutputInfo(TupleDescAttr(q, found)->atttypid, &outfn, &varlena);
+		fmgr_info(outfn, &es->part_out[i]);
+	}
+	for (int a = 0; a < q->natts; a++)
+		if (!is_part[a])
+			nfile++;
+	if (nfile == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every column of the query is a partition column"),
+				 errdetail("The files would have no columns.")));
+	es->fdesc = CreateTemplateTupleDesc(nfile);
+	es->file_att = palloc(sizeof(int) * nfile);
+	nfile = 0;
+	for (int a = 0; a < q->natts; a++)
+	{
+		if (is_part[a])
+			continue;
+		TupleDescCopyEntry(es->fdesc, nfile + 1, q, a + 1);
+		es->file_att[nfile++] = a;
+	}
+}
+
+static void
+export_progress(ExportState *es, bool force)
+{
+	TimestampTz now;
+
+	if (dlake_progress_interval_s <= 0)
+		return;
+	now = GetCurrentTimestamp();
+	if (!force && !TimestampDifferenceExceeds(es->last_progress, now,
+											  dlake_progress_interval_s * 1000))
+		return;
+	es->last_progress = now;
+	ereport(NOTICE,
+			(errmsg("dlake export run " INT64_FORMAT ": " INT64_FORMAT " rows, "
+					INT64_FORMAT " bytes in %d files so far",
+					es->run_id, es->rows, es->bytes, es->nfiles_started)));
+}
+
+/* delete old files of the written partitions (mode overwrite) */
+static void
+export_overwrite(ExportState *es)
+{
+	HASH_SEQ_STATUS hs;
+	PartWriter *pw;
+	HTAB	   *mine;
+	HASHCTL		ctl;
+	ListCell   *lc;
+	List	   *victims = NIL;
+	StringInfoData uris;
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1];
+	List	   *uri_list = NIL;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(char *);
+	ctl.hash = str_ptr_hash;
+	ctl.match = str_ptr_match;
+	ctl.hcxt = CurrentMemoryContext;
+	mine = hash_create("dlake export new files", 256, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	foreach(lc, es->files)
+	{
+		ExportFile *f = lfirst(lc);
+
+		hash_search(mine, &f->uri, HASH_ENTER, NULL);
+	}
+
+	/* from here on, the new files stay even if the transaction aborts */
+	es->cleanup->armed = false;
+
+	hash_seq_init(&hs, es->writers);
+	while ((pw = hash_seq_search(&hs)) != NULL)
+	{
+		DlakeLocation *dir = pw->key[0] ? dlake_location_child(es->root, pw->key) : es->root;
+		List	   *objs = storage_list(es->cleanup->st, dir, true);
+
+		CHECK_FOR_INTERRUPTS();
+		foreach(lc, objs)
+		{
+			DlakeObjectInfo *o = lfirst(lc);
+
+			if (o->size < 0 || hash_search(mine, &o->uri, HASH_FIND, NULL) != NULL)
+				continue;
+			victims = lappend(victims, dlake_location_parse_or_error(o->uri));
+			uri_list = lappend(uri_list, o->uri);
+		}
+	}
+	if (victims == NIL)
+		return;
+	storage_delete(es->cleanup->st, victims);
+
+	initStringInfo(&uris);
+	{
+		Datum	   *d = palloc(sizeof(Datum) * list_length(uri_list));
+		int			i = 0;
+
+		foreach(lc, uri_list)
+			d[i++] = CStringGetTextDatum((char *) lfirst(lc));
+		args[0] = PointerGetDatum(construct_array(d, i, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	if (SPI_execute_with_args("DELETE FROM dlake.files WHERE path = ANY ($1)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not update dlake.files");
+}
+
+/* write the manifest (JSON like Redshift UNLOAD MANIFEST) and _SUCCESS */
+static void
+export_write_markers(ExportState *es)
+{
+	ListCell   *lc;
+
+	if (es->spec->manifest)
+	{
+		StringInfoData m;
+		bool		first = true;
+		DlakeLocation *loc = dlake_location_child(es->root,
+												  psprintf("_manifest-%s.json", es->spec->name_prefix + 5));
+		DlakeWriteStream *ws;
+		DlakeObjectInfo info;
+
+		initStringInfo(&m);
+		appendStringInfo(&m, "{\"run_id\": " INT64_FORMAT ", \"location\": ", es->run_id);
+		escape_json(&m, es->root->uri);
+		appendStringInfo(&m, ", \"format\": \"%s\", \"rows\": " INT64_FORMAT
+						 ", \"bytes\": " INT64_FORMAT ", \"entries\": [",
+						 dlake_format_name(es->spec->fopts.format), es->rows, es->bytes);
+		foreach(lc, es->files)
+		{
+			ExportFile *f = lfirst(lc);
+
+			appendStringInfoString(&m, first ? "\n  " : ",\n  ");
+			first = false;
+			appendStringInfoString(&m, "{\"url\": ");
+			escape_json(&m, f->uri);
+			appendStringInfo(&m, ", \"mandatory\": true, \"meta\": {\"content_length\": " INT64_FORMAT
+							 ", \"record_count\": " INT64_FORMAT "}, \"partition\": %s}",
+							 f->bytes, f->rows, f->part_json);
+		}
+		appendStringInfoString(&m, "\n]}\n");
+		ws = storage_write_open(es->cleanup->st, loc);
+		storage_write(ws, m.data, m.len);
+		storage_write_close(ws, &info);
+		cleanup_add(es->cleanup, loc);
+	}
+	if (es->spec->success_marker)
+	{
+		DlakeLocation *loc = dlake_location_child(es->root, "_SUCCESS");
+		DlakeWriteStream *ws = storage_write_open(es->cleanup->st, loc);
+
+		storage_write_close(ws, NULL);
+		cleanup_add(es->cleanup, loc);
+	}
+}
+
+/* the catalog rows of the files and the run's totals */
+static void
+export_record(ExportState *es)
+{
+	ListCell   *lc;
+	Oid			ftypes[8] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID};
+	Oid			rtypes[5] = {INT8OID, INT8OID, INT8OID, INT4OID, TEXTOID};
+	Datum		rargs[5];
+	char	   *root_uri = pstrdup(es->root->uri);
+	size_t		n = strlen(root_uri);
+	SPIPlanPtr	plan;
+
+	if (n > 0 && root_uri[n - 1] == '/')
+		root_uri[n - 1] = '\0';
+	plan = SPI_prepare("INSERT INTO dlake.files (run_id, location, path, partition, rows, bytes, "
+					   "column_stats, format) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::jsonb, $8) "
+					   "ON CONFLICT (path) DO UPDATE SET run_id = EXCLUDED.run_id, "
+					   "partition = EXCLUDED.partition, rows = EXCLUDED.rows, bytes = EXCLUDED.bytes, "
+					   "column_stats = EXCLUDED.column_stats, format = EXCLUDED.format, "
+					   "created = now()", 8, ftypes);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the dlake.files insert");
+	foreach(lc, es->files)
+	{
+		ExportFile *f = lfirst(lc);
+		Datum		args[8];
+
+		args[0] = Int64GetDatum(es->run_id);
+		args[1] = CStringGetTextDatum(root_uri);
+		args[2] = CStringGetTextDatum(f->uri);
+		args[3] = CStringGetTextDatum(f->part_json);
+		args[4] = Int64GetDatum(f->rows);
+		args[5] = Int64GetDatum(f->bytes);
+		args[6] = CStringGetTextDatum(f->stats_json);
+		args[7] = CStringGetTextDatum(dlake_format_name(es->spec->fopts.format));
+		if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not insert into dlake.files");
+	}
+	rargs[0] = Int64GetDatum(es->run_id);
+	rargs[1] = Int64GetDatum(es->rows);
+	rargs[2] = Int64GetDatum(es->bytes);
+	rargs[3] = Int32GetDatum(list_length(es->files));
+	rargs[4] = CStringGetTextDatum("succeeded");
+	if (SPI_execute_with_args("UPDATE dlake.export_runs SET finished = clock_timestamp(), rows = $2, "
+							  "bytes = $3, files = $4, status = $5 WHERE id = $1",
+							  5, rtypes, rargs, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update dlake.export_runs");
+}
+
+/* insert the run row ("running"); returns its id */
+static int64
+export_start_run(ExportSpec *spec, const char *status)
+{
+	Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID};
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(spec->kind);
+	args[1] = CStringGetTextDatum(spec->source);
+	args[2] = CStringGetTextDatum(spec->location);
+	args[3] = CStringGetTextDatum(dlake_format_name(spec->fopts.format));
+	if (spec->partition_by)
+		args[4] = PointerGetDatum(spec->partition_by);
+	else
+		nulls[4] = 'n';
+	args[5] = CStringGetTextDatum(spec->overwrite ? "overwrite" : "append");
+	args[6] = CStringGetTextDatum(status);
+	if (SPI_execute_with_args("INSERT INTO dlake.export_runs (kind, source, location, format, "
+							  "partition_by, mode, status, finished) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+							  "CASE WHEN $7 = 'running' THEN NULL ELSE clock_timestamp() END) RETURNING id",
+							  7, types, args, nulls, false, 1) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "could not insert into dlake.export_runs");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * export_run runs spec->query and writes its rows; SPI must be connected.
+ * Returns the state (files, totals) for the caller's result set.
+ */
+static ExportState *
+export_run(ExportSpec *spec, int64 run_id)
+{
+	ExportState *es = palloc0(sizeof(ExportState));
+	SPIPlanPtr	plan;
+	Portal		portal;
+	HASHCTL		ctl;
+	Datum	   *values;
+	bool	   *nulls;
+	Datum	   *fvalues;
+	bool	   *fnulls;
+	MemoryContext batchcxt;
+	char	   *rootkey;
+	DlakeLocation *parsed;
+
+	es->spec = spec;
+	es->run_id = run_id;
+	es->last_progress = GetCurrentTimestamp();
+	es->cxt = AllocSetContextCreate(CurrentMemoryContext, "dlake export",
+									ALLOCSET_DEFAULT_SIZES);
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "dlake export batch",
+									 ALLOCSET_DEFAULT_SIZES);
+	if (spec->name_prefix == NULL)
+		spec->name_prefix = psprintf("part-" INT64_FORMAT, run_id);
+
+	parsed = dlake_location_parse_or_error(spec->location);
+	rootkey = parsed->key;
+	if (rootkey[0] != '\0' && rootkey[strlen(rootkey) - 1] != '/')
+	{
+		parsed->key = psprintf("%s/", rootkey);
+		parsed->uri = psprintf("%s/", parsed->uri);
+	}
+	es->root = parsed;
+	es->cleanup = cleanup_create(spec->server, es->root);
+	es->ext = dlake_format_extension(spec->fopts.format, spec->fopts.compression);
+
+	plan = SPI_prepare_cursor(spec->query, 0, NULL, CURSOR_OPT_NO_SCROLL);
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the query of the export: %s",
+						SPI_result_code_string(SPI_result))));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	if (portal->tupDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query of the export must return rows")));
+	es->qdesc = CreateTupleDescCopy(portal->tupDesc);
+	export_setup_columns(es);
+
+	/* row groups of many open Parquet writers share a budget */
+	if (spec->fopts.format == DLAKE_FORMAT_PARQUET && spec->max_open > 1)
+	{
+		int64		share = Max(EXPORT_MIN_ROW_GROUP, EXPORT_ROW_GROUP_BUDGET / spec->max_open);
+
+		if (spec->fopts.row_group_bytes > share)
+			spec->fopts.row_group_bytes = share;
+	}
+	if (spec->max_file_size > 0 && spec->fopts.format == DLAKE_FORMAT_PARQUET &&
+		spec->fopts.row_group_bytes > spec->max_file_size)
+		spec->fopts.row_group_bytes = Max(spec->max_file_size / 2, 64 * 1024);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(PartWriter);
+	ctl.hash = str_ptr_hash;
+	ctl.match = str_ptr_match;
+	ctl.hcxt = es->cxt;
+	es->writers = hash_create("dlake export writers", 64, &ctl,
+							  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	dlist_init(&es->open);
+
+	values = palloc(sizeof(Datum) * Max(es->qdesc->natts, 1));
+	nulls = palloc(sizeof(bool) * Max(es->qdesc->natts, 1));
+	fvalues = palloc(sizeof(Datum) * es->fdesc->natts);
+	fnulls = palloc(sizeof(bool) * es->fdesc->natts);
+
+	PG_TRY();
+	{
+		for (;;)
+		{
+			MemoryContext old;
+
+			SPI_cursor_fetch(portal, true, EXPORT_BATCH_ROWS);
+			if (SPI_processed == 0)
+				break;
+			old = MemoryContextSwitchTo(batchcxt);
+			for (uint64 i = 0; i < SPI_processed; i++)
+			{
+				PartWriter *pw;
+
+				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+								  values, nulls);
+				pw = writer_for_row(es, values, nulls);
+				if (pw->fw == NULL)
+					writer_open_file(es, pw);
+				else if (dlist_tail_element(PartWriter, node, &es->open) != pw)
+				{
+					dlist_delete(&pw->node);
+					dlist_push_tail(&es->open, &pw->node);
+				}
+				pw->last_used = ++es->clock;
+				for (int c = 0; c < es->fdesc->natts; c++)
+				{
+					fvalues[c] = values[es->file_att[c]];
+					fnulls[c] = nulls[es->file_att[c]];
+				}
+				format_writer_append(pw->fw, fvalues, fnulls);
+				es->rows++;
+				if (spec->max_file_size > 0 &&
+					format_writer_estimated_size(pw->fw) >= spec->max_file_size)
+					writer_close_file(es, pw);
+			}
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(batchcxt);
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+			export_progress(es, false);
+		}
+		SPI_cursor_close(portal);
+
+		/* complete every open file, oldest first */
+		while (!dlist_is_empty(&es->open))
+		{
+			CHECK_FOR_INTERRUPTS();
+			writer_close_file(es, dlist_head_element(PartWriter, node, &es->open));
+		}
+	}
+	PG_CATCH();
+	{
+		/* discard open uploads now; completed files go at abort */
+		dlist_mutable_iter it;
+
+		dlist_foreach_modify(it, &es->open)
+		{
+			PartWriter *pw = dlist_container(PartWriter, node, it.cur);
+
+			storage_write_abort(pw->ws);
+		}
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	export_write_markers(es);
+	if (spec->overwrite)
+		export_overwrite(es);
+	if (es->rows > 0 && dlake_progress_interval_s > 0 &&
+		TimestampDifferenceExceeds(GetCurrentTransactionStartTimestamp(), GetCurrentTimestamp(),
+								   dlake_progress_interval_s * 1000))
+		export_progress(es, true);
+	return es;
+}
+
+static void
+export_emit(FunctionCallInfo fcinfo, ExportState *es)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	if (es == NULL)
+		return;
+	foreach(lc, es->files)
+	{
+		ExportFile *f = lfirst(lc);
+		Datum		v[4];
+		bool		n[4] = {false, false, false, false};
+
+		v[0] = CStringGetTextDatum(f->uri);
+		v[1] = CStringGetTextDatum(f->partition);
+		v[2] = Int64GetDatum(f->rows);
+		v[3] = Int64GetDatum(f->bytes);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	}
+}
+
+/* ----------------------------------------------------------------
+ * Argument handling shared by export and export_table
+ * ----------------------------------------------------------------
+ */
+static const char *
+json_extra(List *extra, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, extra)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (pg_strcasecmp(d->defname, name) == 0)
+			return defGetString(d);
+	}
+	return NULL;
+}
+
+static bool
+parse_bool_option(const char *name, const char *s)
+{
+	bool		b;
+
+	if (!parse_bool(s, &b))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must be a boolean", name)));
+	return b;
+}
+
+/*
+ * Arguments 1..11 (location, format, partition_by, compression,
+ * max_file_size, mode, server, options, max_open_files, manifest, zone)
+ * are the same for both functions.
+ */
+static void
+export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
+{
+	char	   *zone = PG_ARGISNULL(11) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(11));
+	List	   *extra = NIL;
+	ListCell   *lc;
+
+	memset(spec, 0, sizeof(*spec));
+	spec->server = PG_ARGISNULL(7) ? NULL : pstrdup(NameStr(*PG_GETARG_NAME(7)));
+	spec->location = dlake_resolve_zone(zone,
+										PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+										&spec->server);
+
+	dlake_format_options_init(&spec->fopts);
+	if (!PG_ARGISNULL(8))
+		dlake_format_options_from_jsonb(&spec->fopts, PG_GETARG_JSONB_P(8), &extra);
+	spec->fopts.format = PG_ARGISNULL(2) ? DLAKE_FORMAT_PARQUET :
+		dlake_format_from_name(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
+	if (spec->fopts.format == DLAKE_FORMAT_AUTO)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("export format must be parquet, csv or jsonl")));
+	if (!PG_ARGISNULL(4))
+		spec->fopts.compression =
+			dlake_compression_from_name(text_to_cstring(PG_GETARG_TEXT_PP(4)), false);
+	dlake_format_options_validate(&spec->fopts);
+
+	foreach(lc, extra)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (pg_strcasecmp(d->defname, "success_marker") != 0 &&
+			pg_strcasecmp(d->defname, "fail_after_upload") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown export option \"%s\"", d->defname),
+					 errhint("Export options are the format options of docs/formats.md plus success_marker.")));
+	}
+	if (json_extra(extra, "success_marker"))
+		spec->success_marker = parse_bool_option("success_marker", json_extra(extra, "success_marker"));
+	if (json_extra(extra, "fail_after_upload"))
+		spec->fail_after_upload = parse_bool_option("fail_after_upload", json_extra(extra, "fail_after_upload"));
+
+	spec->partition_by = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P_COPY(3);
+	if (spec->partition_by && ARR_NDIM(spec->partition_by) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("partition_by must be a one-dimensional text array")));
+	if (spec->partition_by && ArrayGetNItems(ARR_NDIM(spec->partition_by),
+											 ARR_DIMS(spec->partition_by)) == 0)
+		spec->partition_by = NULL;
+
+	spec->max_file_size = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5);
+	if (spec->max_file_size < 0 || (spec->max_file_size > 0 && spec->max_file_size < 1024))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_file_size must be at least 1024 bytes"),
+				 errhint("Pass NULL for no limit.")));
+	if (!PG_ARGISNULL(6))
+	{
+		char	   *mode = text_to_cstring(PG_GETARG_TEXT_PP(6));
+
+		if (pg_strcasecmp(mode, "overwrite") == 0)
+			spec->overwrite = true;
+		else if (pg_strcasecmp(mode, "append") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("mode must be \"append\" or \"overwrite\", not \"%s\"", mode)));
+	}
+	spec->max_open = PG_ARGISNULL(9) ? 64 : PG_GETARG_INT32(9);
+	if (spec->max_open < 1 || spec->max_open > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_open_files must be between 1 and 10000")));
+	spec->manifest = PG_ARGISNULL(10) ? false : PG_GETARG_BOOL(10);
+}
+
+/*
+ * dlake.export(query, location, format, partition_by, compression,
+ *				max_file_size, mode, server, options, max_open_files,
+ *				manifest, zone)
+ */
+Datum
+dlake_export(PG_FUNCTION_ARGS)
+{
+	ExportSpec	spec;
+	ExportState *es;
+	int64		run_id;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("query must not be NULL")));
+	export_parse_args(fcinfo, &spec);
+	spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	spec.source = spec.query;
+	spec.kind = "export";
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	run_id = export_start_run(&spec, "running");
+	es = export_run(&spec, run_id);
+	if (spec.fail_after_upload)
+	{
+		es->cleanup->armed = false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("injected failure after upload (fail_after_upload)")));
+	}
+	export_record(es);
+	SPI_finish();
+	export_emit(fcinfo, es);
+	return (Datum) 0;
+}
+
+/* ----------------------------------------------------------------
+ * Incremental export
+ * ----------------------------------------------------------------
+ */
+
+/*
+ * dlake._xid8(xid) → xid8: the full transaction id of a tuple's xmin,
+ * using the epoch of the next xid seen at the first call of the query
+ * (every tuple a snapshot of this query sees is older than that).
+ * Special xids (frozen, bootstrap) map to themselves in epoch 0, i.e.
+ * older than every snapshot.
+ */
+Datum
+dlake_xid_to_xid8(PG_FUNCTION_ARGS)
+{
+	TransactionId xid = DatumGetTransactionId(PG_GETARG_DATUM(0));
+	FullTransactionId *next = (FullTransactionId *) fcinfo->flinfo->fn_extra;
+	uint32		epoch;
+
+	if (!TransactionIdIsNormal(xid))
+		PG_RETURN_FULLTRANSACTIONID(FullTransactionIdFromEpochAndXid(0, xid));
+	if (next == NULL)
+	{
+		next = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(FullTransactionId));
+		*next = ReadNextFullTransactionId();
+		fcinfo->flinfo->fn_extra = next;
+	}
+	epoch = EpochFromFullTransactionId(*next);
+	if (xid >= XidFromFullTransactionId(*next) && epoch > 0)
+		epoch--;
+	PG_RETURN_FULLTRANSACTIONID(FullTransactionIdFromEpochAndXid(epoch, xid));
+}
+
+static char *
+spi_one_text(const char *query, int nargs, Oid *types, Datum *args, bool *isnull)
+{
+	int			ret = SPI_execute_with_args(query, nargs, types, args, NULL, false, 1);
+
+	if (ret < 0)
+		elog(ERROR, "query failed: %s", query);
+	if (SPI_processed == 0)
+	{
+		*isnull = true;
+		return NULL;
+	}
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1) ?
+		(*isnull = false, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)) :
+		(*isnull = true, (char *) NULL);
+}
+
+/* delete part files of a batch whose attempt never committed */
+static void
+export_remove_leftovers(ExportSpec *spec, const char *prefix)
+{
+	DlakeLocation *root = dlake_location_parse_or_error(spec->location);
+	DlakeConfig *cfg = root->kind == DLAKE_STORAGE_S3 ? dlake_config_get(spec->server) : NULL;
+	DlakeStorage *st;
+	List	   *objs;
+	List	   *victims = NIL;
+	ListCell   *lc;
+	size_t		plen = strlen(prefix);
+
+	if (root->key[0] != '\0' && root->key[strlen(root->key) - 1] != '/')
+	{
+		root->key = psprintf("%s/", root->key);
+		root->uri = psprintf("%s/", root->uri);
+	}
+	st = storage_open(cfg, root);
+	if (root->kind == DLAKE_STORAGE_FILE)
+	{
+		struct stat sb;
+
+		if (stat(root->key, &sb) != 0)
+			return;				/* nothing exported there yet */
+	}
+	objs = storage_list(st, root, true);
+	foreach(lc, objs)
+	{
+		DlakeObjectInfo *o = lfirst(lc);
+		const char *base = strrchr(o->uri, '/');
+
+		base = base ? base + 1 : o->uri;
+		if (o->size >= 0 && strncmp(base, prefix, plen) == 0 && base[plen] == '-')
+			victims = lappend(victims, dlake_location_parse_or_error(o->uri));
+	}
+	if (victims != NIL)
+	{
+		ereport(NOTICE,
+				(errmsg("removing %d files left by a failed attempt of %s",
+						list_length(victims), spec->source)));
+		storage_delete(st, victims);
+	}
+}
+
+/*
+ * dlake.export_table(source, location, ...same as export..., watermark)
+ */
+Datum
+dlake_export_table(PG_FUNCTION_ARGS)
+{
+	ExportSpec	spec;
+	ExportState *es;
+	Oid			relid;
+	char	   *relname;
+	char	   *watermark;
+	Oid			types[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		isnull;
+	char	   *prev_snap = NULL;
+	char	   *cur_snap;
+	int64		batch = 0;
+	int64		run_id;
+	char	   *wm_max = NULL;
+	StringInfoData q;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	relname = DatumGetCString(DirectFunctionCall1(regclassout, ObjectIdGetDatum(relid)));
+	if (get_rel_relkind(relid) != RELKIND_RELATION &&
+		get_rel_relkind(relid) != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", relname),
+				 errdetail("dlake.export_table tracks rows by transaction; use dlake.export for views and queries.")));
+	watermark = PG_ARGISNULL(12) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(12));
+	export_parse_args(fcinfo, &spec);
+	if (spec.overwrite)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("dlake.export_table appends new rows; mode \"overwrite\" is not supported"),
+				 errhint("Use dlake.export with mode => 'overwrite' to rewrite partitions.")));
+	spec.source = relname;
+	spec.kind = "export_table";
+	InitMaterializedSRF(fcinfo, 0);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	/* one run per (table, location) at a time */
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(spec.location);
+	if (strcmp(spi_one_text("SELECT pg_try_advisory_xact_lock(hashtext('dlake.export_table ' || $2), "
+							"$1::int4)", 2, types, args, &isnull), "t") != 0)
+	{
+		ereport(NOTICE,
+				(errmsg("another dlake.export_table of %s to %s is running; skipping this call",
+						relname, spec.location)));
+		export_start_run(&spec, "skipped");
+		SPI_finish();
+		return (Datum) 0;
+	}
+
+	/* the previous successful run's snapshot and batch number */
+	if (SPI_execute_with_args("SELECT snapshot::text, batch FROM dlake.export_state "
+							  "WHERE source = $1 AND location = $2",
+							  2, types, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read dlake.export_state");
+	if (SPI_processed > 0)
+	{
+		prev_snap = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		batch = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	batch++;
+	spec.name_prefix = psprintf("part-t%ub" INT64_FORMAT, relid, batch);
+	export_remove_leftovers(&spec, spec.name_prefix);
+
+	cur_snap = spi_one_text("SELECT pg_current_snapshot()::text", 0, NULL, NULL, &isnull);
+
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT t.* FROM %s t WHERE pg_catalog.pg_visible_in_snapshot(dlake._xid8(t.xmin), %s::pg_snapshot)",
+					 relname, quote_literal_cstr(cur_snap));
+	if (prev_snap)
+		appendStringInfo(&q, " AND NOT pg_catalog.pg_visible_in_snapshot(dlake._xid8(t.xmin), %s::pg_snapshot)",
+						 quote_literal_cstr(prev_snap));
+	spec.query = q.data;
+
+	run_id = export_start_run(&spec, "running");
+	es = export_run(&spec, run_id);
+
+	if (watermark)
+	{
+		StringInfoData wq;
+
+		initStringInfo(&wq);
+		appendStringInfo(&wq, "SELECT max(%s)::text FROM (%s) s", quote_identifier(watermark), spec.query);
+		wm_max = spi_one_text(wq.data, 0, NULL, NULL, &isnull);
+	}
+
+	if (spec.fail_after_upload)
+	{
+		/* test hook: as if the server crashed before the commit */
+		es->cleanup->armed = false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("injected failure after upload (fail_after_upload)")));
+	}
+	export_record(es);
+	{
+		Oid			stypes[7] = {OIDOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, TEXTOID};
+		Datum		sargs[7];
+		char		snulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		sargs[0] = ObjectIdGetDatum(relid);
+		sargs[1] = CStringGetTextDatum(spec.location);
+		sargs[2] = CStringGetTextDatum(cur_snap);
+		sargs[3] = Int64GetDatum(batch);
+		sargs[4] = Int64GetDatum(run_id);
+		sargs[5] = Int64GetDatum(es->rows);
+		if (wm_max)
+			sargs[6] = CStringGetTextDatum(wm_max);
+		else
+			snulls[6] = 'n';
+		if (SPI_execute_with_args("INSERT INTO dlake.export_state AS s (source, location, source_name, snapshot, "
+								  "batch, last_run, rows, watermark_value, updated) "
+								  "VALUES ($1, $2, $1::regclass::text, $3::pg_snapshot, $4, $5, $6, $7, now()) "
+								  "ON CONFLICT (source, location) DO UPDATE SET snapshot = EXCLUDED.snapshot, "
+								  "batch = EXCLUDED.batch, last_run = EXCLUDED.last_run, "
+								  "rows = s.rows + EXCLUDED.rows, "
+								  "watermark_value = COALESCE(EXCLUDED.watermark_value, s.watermark_value), "
+								  "updated = now()",
+								  7, stypes, sargs, snulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not update dlake.export_state");
+	}
+	SPI_finish();
+	export_emit(fcinfo, es);
+	return (Datum) 0;
+}
