@@ -673,10 +673,11 @@ typedef struct ParquetRowReader ParquetRowReader;
  * be 0: rows are then only counted).  JSON rendering of leaf values:
  * numbers as JSON numbers (DECIMAL exact; NaN/Infinity as strings),
  * strings escaped, DATE "YYYY-MM-DD", TIME "HH:MM:SS.ffffff", TIMESTAMP
- * ISO 8601 ("...Z" when UTC-adjusted), INT96 as UTC timestamp, UUID
- * canonical text, other binary as "\\x..." hex; MAP as an object when the
- * keys are strings or numbers (later duplicate keys win), LIST as an
- * array, groups as objects.
+ * like PostgreSQL's to_json ("2024-01-02T03:04:05.5", with "+00:00"
+ * appended when UTC-adjusted), INT96 as a UTC timestamp, UUID canonical
+ * text, JSON-annotated text as a JSON string, other binary as "\\x..."
+ * hex; MAP as an object with the keys as text (later duplicate keys win),
+ * LIST as an array, groups as objects.
  */
 extern ParquetStatus parquet_row_reader_open(ParquetReader *r, int rg,
 											 const ParquetProjection *proj, int nproj,
