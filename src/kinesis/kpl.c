@@ -23,7 +23,7 @@
  */
 #include "postgres.h"
 
-#include "common/md5.h"
+#include <openssl/evp.h>
 
 #include "kinesis/kinesis.h"
 
@@ -175,8 +175,8 @@ kpl_deaggregate(const KinesisRecord *outer, List **out)
 {
 	const unsigned char *pb = (const unsigned char *) outer->data + KPL_MAGIC_LEN;
 	size_t		pblen = outer->data_len - KPL_MAGIC_LEN - KPL_MD5_LEN;
-	unsigned char digest[KPL_MD5_LEN];
-	const char *errstr = NULL;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
 	PbReader	r;
 	List	   *pks = NIL;
 	List	   *ehks = NIL;
@@ -187,8 +187,12 @@ kpl_deaggregate(const KinesisRecord *outer, List **out)
 
 	if (!kpl_is_aggregate(outer->data, outer->data_len))
 		return false;
-	if (!pg_md5_binary(pb, pblen, digest, &errstr) ||
-		memcmp(digest, pb + pblen, KPL_MD5_LEN) != 0)
+	/*
+	 * OpenSSL directly: pg_md5_binary needs a resource owner, which a
+	 * background worker does not have between transactions.
+	 */
+	if (!EVP_Digest(pb, pblen, digest, &dlen, EVP_md5(), NULL) ||
+		dlen != KPL_MD5_LEN || memcmp(digest, pb + pblen, KPL_MD5_LEN) != 0)
 		return false;
 
 	r.p = pb;
