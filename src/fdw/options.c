@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/varlena.h"
 
+#include "fdw/fdw_int.h"
 #include "fdw/options.h"
 
 PG_FUNCTION_INFO_V1(dlake_fdw_validator);
@@ -310,6 +311,10 @@ dlake_fdw_validator(PG_FUNCTION_ARGS)
 				break;
 		}
 	}
+
+	/* values of foreign table options: checked by the lake FDW (plan.c) */
+	if (catalog == ForeignTableRelationId)
+		dlake_fdw_validate_table_options(options);
 
 	/* keys come in pairs */
 	if (catalog == UserMappingRelationId &&
