@@ -959,7 +959,8 @@ poll_shard(StreamState *st, ShardState *sh)
 			sh->throttles_pending += err.throttles;
 			if (err.kind == KINESIS_ERR_INTERRUPTED)
 				CHECK_FOR_INTERRUPTS();
-			if (err.kind == KINESIS_ERR_THROTTLED || err.kind == KINESIS_ERR_TRANSIENT)
+			if (err.kind == KINESIS_ERR_THROTTLED || err.kind == KINESIS_ERR_TRANSIENT ||
+				err.kind == KINESIS_ERR_EXPIRED_ITERATOR || err.kind == KINESIS_ERR_INTERRUPTED)
 				sh->next_poll = after_ms(jitter_backoff(sh));
 			else
 			{

@@ -37,8 +37,8 @@
  *   "putFail": rate fails each PutRecords entry with that probability — the
  *   failed entries are removed from the forwarded request and answered as
  *   ProvisionedThroughputExceededException in their slots (the log entry
- *   gets putEntries and putFailed); one PutRecords request counts as one
- *   fault.
+ *   gets putFailed); one PutRecords request counts as one fault.  Every
+ *   PutRecords log entry has putEntries (the number of entries sent).
  *
  * usage: node sigv4-proxy.mjs --service s3|kinesis --port N --upstream URL
  *        --keys keys.json [--region us-east-1] [--ready file]
@@ -603,9 +603,7 @@ function injectFault(mode, req, res, entry)
  */
 function putRecordsPartial(req, res, entry, headers, body)
 {
-	const rate = faults && faults.spec.putFail;
-	if (IS_S3 || !rate || entry.target !== 'Kinesis_20131202.PutRecords' ||
-		!faultsMatch(entry) || faults.remaining <= 0)
+	if (IS_S3 || entry.target !== 'Kinesis_20131202.PutRecords')
 		return false;
 	let input;
 	try
@@ -617,6 +615,10 @@ function putRecordsPartial(req, res, entry, headers, body)
 		return false;
 	}
 	const records = input.Records || [];
+	entry.putEntries = records.length;
+	const rate = faults && faults.spec.putFail;
+	if (!rate || !faultsMatch(entry) || faults.remaining <= 0)
+		return false;
 	const failed = records.map(() => Math.random() < rate);
 	if (!failed.some(Boolean))
 		return false;
@@ -624,7 +626,6 @@ function putRecordsPartial(req, res, entry, headers, body)
 	faults.injected++;
 	counters.faults.putFail = (counters.faults.putFail || 0) + 1;
 	entry.fault = 'putFail';
-	entry.putEntries = records.length;
 	entry.putFailed = failed.map((f, i) => (f ? i : -1)).filter((i) => i >= 0);
 	const fail = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: 'Rate exceeded for shard (injected by the proxy).' };
 	const answer = (upResults) => {
