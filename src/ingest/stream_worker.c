@@ -159,7 +159,7 @@ dlake_ingest_init(void)
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
+	worker.bgw_restart_time = 1;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "dlake");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "dlake_stream_launcher_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "dlake stream launcher");
