@@ -372,7 +372,20 @@ json_value(JsonParser *p, int depth, JsonTokType *type, bool store,
 		case 'n':
 			*type = JT_NULL;
 			return json_literal(p, "null");
+		case 'N':
+			/* NaN and Infinity are not JSON, but DuckDB, Python and
+			 * Spark write them: accept them as numbers */
+			*type = JT_NUMBER;
+			return json_literal(p, "NaN");
+		case 'I':
+			*type = JT_NUMBER;
+			return json_literal(p, "Infinity");
 		default:
+			if (c == '-' && p->pos + 1 < p->len && p->s[p->pos + 1] == 'I')
+			{
+				*type = JT_NUMBER;
+				return json_literal(p, "-Infinity");
+			}
 			if (c == '-' || (c >= '0' && c <= '9'))
 			{
 				*type = JT_NUMBER;
