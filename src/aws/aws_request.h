@@ -108,6 +108,9 @@ extern bool aws_sleep_interruptible(long ms);
  *	  aws_code/aws_message/request_id fields are filled (aws_error.c).
  *	- on AWS_ERR_INTERRUPTED clean up, then call aws_report_error() (it runs
  *	  CHECK_FOR_INTERRUPTS first so the real cancel error is raised).
+ *	- ExpiredToken / InvalidToken are not retried here (the credentials are
+ *	  the caller's): a caller that obtained them from the chain may call
+ *	  aws_credentials_invalidate_cache(), resolve again and retry once.
  */
 
 #endif							/* DLAKE_AWS_REQUEST_H */

@@ -298,7 +298,7 @@ report_cred_failure(AwsCredStatus st, const char *msg)
 					 st == AWS_CRED_PROVIDER_ERROR ? ERRCODE_CONNECTION_FAILURE :
 					 ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 			 errmsg("could not resolve AWS credentials"),
-			 errdetail("%s.", msg ? msg : "unknown error"),
+			 errdetail("%s", msg ? msg : "Unknown error."),
 			 errhint("See docs/credentials.md for the order in which credentials are looked up.")));
 }
 

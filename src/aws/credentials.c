@@ -1230,11 +1230,43 @@ resolve_base(const AwsCredentialOptions *opts, AwsCredentials *out, char **errms
 }
 
 /*
+ * sentence makes a provider message fit for errdetail: capital first
+ * letter, final period.
+ */
+static char *
+sentence(char *msg)
+{
+	size_t		len;
+
+	if (msg == NULL || msg[0] == '\0')
+		return msg;
+	len = strlen(msg);
+	msg[0] = (char) pg_toupper((unsigned char) msg[0]);
+	if (msg[len - 1] != '.')
+		msg = psprintf("%s.", msg);
+	return msg;
+}
+
+static AwsCredStatus resolve_internal(const AwsCredentialOptions *opts, AwsCredentials *out,
+									  char **errmsg);
+
+/*
  * aws_credentials_resolve returns credentials for opts in *out (palloc'd
- * in the caller's context), from the cache when still fresh.
+ * in the caller's context), from the cache when still fresh.  On failure
+ * *errmsg is a complete sentence, ready for errdetail.
  */
 AwsCredStatus
 aws_credentials_resolve(const AwsCredentialOptions *opts, AwsCredentials *out, char **errmsg)
+{
+	AwsCredStatus st = resolve_internal(opts, out, errmsg);
+
+	if (st != AWS_CRED_OK)
+		*errmsg = sentence(*errmsg ? *errmsg : pstrdup("unknown credential provider failure"));
+	return st;
+}
+
+static AwsCredStatus
+resolve_internal(const AwsCredentialOptions *opts, AwsCredentials *out, char **errmsg)
 {
 	bool		has_keys = nonempty(opts->access_key_id);
 	char	   *key;

@@ -196,7 +196,7 @@ describe('credential chain of the server process', () => {
 		{
 			await assert.rejects(resolve(c), (e) => {
 				assert.equal(e.message, 'could not resolve AWS credentials');
-				assert.match(e.detail, /no AWS credentials found \(tried environment, profile "default" in the shared files, web identity, container, instance metadata \(IMDS\) is disabled\)/);
+				assert.match(e.detail, /^No AWS credentials found \(tried environment, profile "default" in the shared files, web identity, container, instance metadata \(IMDS\) is disabled\)\.$/);
 				return true;
 			});
 		}
@@ -344,7 +344,7 @@ describe('credential chain of the server process', () => {
 			assert.match(call.headers.authorization, /Credential=AKIAFILEANALYTICS\//, 'source_profile keys sign the AssumeRole call');
 
 			await assert.rejects(resolve(c, "profile => 'nosuch'"), (e) => {
-				assert.match(e.detail, /profile "nosuch" not found/);
+				assert.match(e.detail, /^Profile "nosuch" not found/);
 				return true;
 			});
 			await assert.rejects(resolve(c, "profile => 'procprofile'"), (e) => {
@@ -485,7 +485,7 @@ describe('credential chain of the server process', () => {
 		{
 			const t0 = Date.now();
 			await assert.rejects(resolve(c), (e) => {
-				assert.match(e.detail, /no AWS credentials found .*instance metadata at http:\/\/192\.0\.2\.1/);
+				assert.match(e.detail, /^No AWS credentials found .*instance metadata at http:\/\/192\.0\.2\.1/);
 				return true;
 			});
 			assert.ok(Date.now() - t0 < 3000, `took ${Date.now() - t0} ms`);
