@@ -109,6 +109,9 @@ storage_stream_alloc(DlakeStorageKind kind, const char *uri)
 	MemoryContext cxt;
 	DlakeWriteStream *ws;
 
+	/* streams belong to a transaction: its abort discards them */
+	if (!IsTransactionState())
+		elog(ERROR, "dlake write streams can only be opened inside a transaction");
 	cxt = AllocSetContextCreate(TopTransactionContext, "dlake write stream",
 								ALLOCSET_DEFAULT_SIZES);
 	ws = MemoryContextAllocZero(cxt, sizeof(DlakeWriteStream));
