@@ -11,7 +11,12 @@
  */
 import { test, describe, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 import {
 	env, keys, pg, faults, proxyLog, resetProxy, createBucket, uniqueName, ensureExtension,
@@ -268,6 +273,44 @@ describe('failures that must not hang or be retried', () => {
 		const after = await stats(client);
 		assert.equal(after.retries - before.retries, 2);
 		assert.equal(after.throttles - before.throttles, 2, 'ProvisionedThroughputExceededException is throttling');
+	});
+
+	test('TLS: verified by default, a private CA through dlake.ca_file', async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dlake-tls-'));
+		fs.chmodSync(dir, 0o755);
+		const key = path.join(dir, 'key.pem');
+		const cert = path.join(dir, 'cert.pem');
+		execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+			'-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+			'-keyout', key, '-out', cert], { stdio: 'ignore' });
+		fs.chmodSync(cert, 0o644);
+		const server = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) },
+			(rq, rs) => {
+				rs.writeHead(200, { 'content-type': 'text/plain' });
+				rs.end(`tls ok ${rq.method} ${rq.url}`);
+			});
+		await new Promise((r) => server.listen(0, '127.0.0.1', r));
+		const base = `https://127.0.0.1:${server.address().port}`;
+		try
+		{
+			await client.query('SET dlake.max_retries = 0');
+			await assert.rejects(req(client, 'GET', '/b/k', { base }), (e) => {
+				assert.equal(e.code, 'HV00N');
+				assert.match(e.message, /S3 request failed: TLS error/);
+				assert.match(e.hint, /ca_file/);
+				return true;
+			});
+			await client.query(`SET dlake.ca_file = '${cert}'`);
+			assert.equal((await req(client, 'GET', '/b/k', { base })).body, 'tls ok GET /b/k');
+		}
+		finally
+		{
+			await client.query('RESET dlake.ca_file');
+			await client.query('SET dlake.max_retries = 10');
+			server.close();
+			server.closeAllConnections?.();
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
 	});
 
 	test('plain users cannot call the internal request function', async () => {
