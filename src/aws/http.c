@@ -449,6 +449,7 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	if (opts->ca_file && opts->ca_file[0])
 		curl_easy_setopt(easy, CURLOPT_CAINFO, opts->ca_file);
 	curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "dlake/0.1.0");
 
 	if (req->head)
 		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
