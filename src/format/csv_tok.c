@@ -120,6 +120,8 @@ csv_reserve(CsvRecord *rec, size_t need, size_t limit)
 static bool
 csv_append(CsvRecord *rec, const char *p, size_t n, size_t limit)
 {
+	if (n == 0)
+		return true;
 	if (!csv_reserve(rec, n, limit))
 		return false;
 	memcpy(rec->buf + rec->buflen, p, n);

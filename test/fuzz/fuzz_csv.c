@@ -14,6 +14,9 @@
  *		  test/fuzz/fuzz_csv.c src/format/csv_tok.c -o fuzz_csv
  *	  ./fuzz_csv -max_total_time=60 test/fuzz/corpus/csv
  *
+ * FUZZ_SOURCES: src/format/csv_tok.c
+ * FUZZ_CFLAGS: -Isrc/format
+ *
  * IDENTIFICATION
  *	  test/fuzz/fuzz_csv.c
  *

@@ -13,6 +13,9 @@
  *		  -o fuzz_jsonl
  *	  ./fuzz_jsonl -max_total_time=60 test/fuzz/corpus/jsonl
  *
+ * FUZZ_SOURCES: src/format/json_tok.c src/format/csv_tok.c
+ * FUZZ_CFLAGS: -Isrc/format
+ *
  * IDENTIFICATION
  *	  test/fuzz/fuzz_jsonl.c
  *
