@@ -95,6 +95,7 @@ typedef struct StreamState
 	int			max_record_bytes;
 	char	   *retention;		/* interval text or NULL */
 	bool		lister;			/* this worker lists its shards */
+	int			retention_hours;	/* from DescribeStreamSummary, 0 = unknown */
 	bool		seen;			/* present in the last catalog scan */
 	/* client, built lazily as the owner */
 	bool		client_ok;
@@ -845,6 +846,7 @@ list_stream(StreamState *st)
 		record_error(st, NULL, err.code, err.message);
 		return;
 	}
+	st->retention_hours = sum.retention_hours;
 	if (strcmp(sum.status, "ACTIVE") != 0 && strcmp(sum.status, "UPDATING") != 0)
 	{
 		st->next_list = after_ms(1000);
@@ -1049,6 +1051,13 @@ poll_shard(StreamState *st, ShardState *sh)
 	}
 	if (page.millis_behind >= 0)
 		sh->millis_behind = page.millis_behind;
+
+	/* records older than the retention are trimmed: warn at half of it */
+	if (st->retention_hours > 0 &&
+		page.millis_behind > (int64) st->retention_hours * 3600 * 1000 / 2)
+		record_error(st, sh, "LagNearRetention",
+					 psprintf("the shard is %lld ms behind, more than half of the stream's retention of %d hours; records older than the retention are lost",
+							  (long long) page.millis_behind, st->retention_hours));
 
 	flush = nkeep > 0 || last_seq != NULL || page.next_iterator == NULL || !sh->polled ||
 		((sh->throttles_pending > 0 || sh->expired_pending > 0 || sh->last_error) &&

@@ -68,6 +68,7 @@ function kplAggregate(userRecords)
 	});
 }
 
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
 /* a JSON record: unique id, partition key, per-key counter */
@@ -207,9 +208,17 @@ test('20,000 records (JSON, binary, KPL) into a 4-shard stream: exactly once, by
 	}
 
 	const name = `k_main_${run}`;
+	const log0 = await proxyLog('kinesis');
+	const since = log0.entries.length ? log0.entries[log0.entries.length - 1].id : 0;
+	const t0 = Date.now();
 	await createStream(name, kstream);
 	await produce(kstream, records);
 	await waitCount(name, expected.length, 120000);
+	/* client-side limit: at most 5 GetRecords per second per shard */
+	const gets = (await proxyLog('kinesis', since)).entries
+		.filter((e) => e.target === 'Kinesis_20131202.GetRecords' && e.id > since).length;
+	const secs = (Date.now() - t0) / 1000;
+	assert.ok(gets / secs / 4 <= 5, `GetRecords rate ${(gets / secs / 4).toFixed(2)}/s/shard`);
 	await new Promise((r) => setTimeout(r, 1500));	/* nothing more may arrive */
 	assert.equal(await stagingCount(name), 20000);
 	await assertExactlyOnce(name, expected);
@@ -221,6 +230,12 @@ test('20,000 records (JSON, binary, KPL) into a 4-shard stream: exactly once, by
 	assert.equal(j.nulls, 1800, 'binary records have payload NULL');
 	assert.ok(j.subs >= 190, 'KPL sub-records carry sub-sequence numbers');
 	assert.equal(j.shards, 4);
+	const [ts] = await sql(`SELECT count(*) FILTER (WHERE approximate_arrival_timestamp IS NULL
+		OR abs(extract(epoch FROM ingested_at - approximate_arrival_timestamp)) > 120)::int AS bad,
+		count(*) FILTER (WHERE extract(milliseconds FROM approximate_arrival_timestamp) * 1000
+		                       <> floor(extract(milliseconds FROM approximate_arrival_timestamp)) * 1000)::int AS submilli
+		FROM dlake_staging.${name}`);
+	assert.deepEqual(ts, { bad: 0, submilli: 0 }, 'ApproximateArrivalTimestamp as timestamptz (ms precision)');
 
 	const st = await sql(`SELECT state, checkpoint_sequence, records, batches, millis_behind_latest, records_per_s, last_error
 		FROM dlake.stream_status WHERE stream = $1`, [name]);
@@ -307,28 +322,59 @@ test('pause, resume, drop', { skip, timeout: 90000 }, async () => {
 	await new Promise((r) => setTimeout(r, 1500));
 });
 
-test('dead letters: an oversized record is kept aside and the checkpoint passes it', { skip, timeout: 60000 }, async () => {
+test('dead letters: an oversized and a refused record are kept aside, the checkpoint passes them', { skip, timeout: 60000 }, async () => {
 	const kstream = await createKinesisStream(1);
 	const run = crypto.randomBytes(3).toString('hex');
 	const name = `k_dead_${run}`;
 	const c = {};
 	const recs = Array.from({ length: 99 }, (_, n) => jsonRecord(run, n, 3, c, 20));
 	const big = { pk: 'p0', data: Buffer.from(JSON.stringify({ big: 'y'.repeat(3000), run })) };
+	const poison = { pk: 'p1', data: Buffer.from(`poison-${run}`) };
 	recs.splice(50, 0, big);
+	recs.splice(70, 0, poison);
 	await createStream(name, kstream, { max_record_bytes: 2048 });
+	/* a row the staging table refuses: the page falls back to row-by-row inserts */
+	await sql(`ALTER TABLE dlake_staging.${name} ADD CONSTRAINT no_poison CHECK (position('poison'::bytea in data) = 0)`);
 	await produce(kstream, recs);
 	await waitCount(name, 99);
-	await waitFor(async () => (await sql("SELECT count(*)::int AS n FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id) WHERE s.name = $1", [name]))[0].n === 1, 10000, 200, 'dead letter');
+	await waitFor(async () => (await sql("SELECT count(*)::int AS n FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id) WHERE s.name = $1", [name]))[0].n === 2, 10000, 200, 'dead letters');
+	const [p] = await sql(`SELECT d.data, d.reason FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id)
+		WHERE s.name = $1 AND d.reason NOT LIKE '%max_record_bytes%'`, [name]);
+	assert.deepEqual(Buffer.from(p.data), poison.data);
+	assert.match(p.reason, /no_poison/);
 	const [d] = await sql(`SELECT d.data_length, d.reason, d.sequence_number =
 		(SELECT checkpoint_sequence FROM dlake.shards sh WHERE sh.stream_id = d.stream_id) OR
 		d.sequence_number < (SELECT checkpoint_sequence FROM dlake.shards sh WHERE sh.stream_id = d.stream_id) AS passed
-		FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id) WHERE s.name = $1`, [name]);
+		FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id) WHERE s.name = $1 AND d.reason LIKE '%max_record_bytes%'`, [name]);
 	assert.equal(d.data_length, big.data.length);
 	assert.match(d.reason, /exceeds max_record_bytes/);
 	assert.equal(d.passed, true);
 	const [st] = await sql('SELECT dead_letters::int AS n FROM dlake.stream_status WHERE stream = $1', [name]);
-	assert.equal(st.n, 1);
-	await assertExactlyOnce(name, recs.filter((r) => r !== big).map((r) => r.data));
+	assert.equal(st.n, 2);
+	await assertExactlyOnce(name, recs.filter((r) => r !== big && r !== poison).map((r) => r.data));
+	await dropStream(name);
+});
+
+test('a rewound checkpoint is noticed (fencing) and the replay adds no duplicates', { skip, timeout: 60000 }, async () => {
+	const kstream = await createKinesisStream(1);
+	const run = crypto.randomBytes(3).toString('hex');
+	const name = `k_rewind_${run}`;
+	const c = {};
+	const a = Array.from({ length: 500 }, (_, n) => jsonRecord(run, n, 5, c, 10));
+	await createStream(name, kstream);
+	await produce(kstream, a);
+	await waitCount(name, 500);
+	/* someone else moves the checkpoint back: the worker's next commit is refused */
+	await sql(`UPDATE dlake.shards sh SET checkpoint_sequence = NULL, checkpoint_sub_sequence = NULL
+		FROM dlake.streams s WHERE s.stream_id = sh.stream_id AND s.name = $1`, [name]);
+	const b = Array.from({ length: 100 }, (_, n) => jsonRecord(run, 500 + n, 5, c, 10));
+	await produce(kstream, b);
+	await waitCount(name, 600);
+	await waitFor(async () => (await sql(`SELECT count(*)::int AS n FROM dlake.shards sh JOIN dlake.streams s USING (stream_id)
+		WHERE s.name = $1 AND checkpoint_sequence = (SELECT max(sequence_number) FROM dlake_staging.${name})`, [name]))[0].n === 1,
+	20000, 200, 'checkpoint caught up after the replay');
+	await assertExactlyOnce(name, [...a, ...b].map((r) => r.data));
+	await assertOrder(name);
 	await dropStream(name);
 });
 
@@ -391,6 +437,20 @@ test('faults: throttling, 5xx, expired iterators and a black-holed request lose 
 		const part = Array.from({ length: 800 }, (_, n) => jsonRecord(run, i * 800 + n, 20, c));
 		all.push(...part);
 		await produce(kstream, part);
+		if (spec.blackhole)
+		{
+			/* while a request hangs, no worker holds a transaction open */
+			const open = [];
+			for (let t = 0; t < 15; t++)
+			{
+				const r = await sql(`SELECT pid, state, query, now() - xact_start AS age FROM pg_stat_activity
+					WHERE backend_type = 'dlake stream worker' AND xact_start IS NOT NULL
+					  AND xact_start < now() - interval '1500 ms'`);
+				open.push(...r);
+				await sleep(100);
+			}
+			assert.deepEqual(open, [], 'no long transaction in a worker during HTTP waits');
+		}
 		if (spec.count && i < 4)
 			await waitFor(async () => {
 				const f = await (await fetch(`${env.DLAKE_KINESIS_PROXY_ADMIN}/faults`)).json();
