@@ -490,6 +490,7 @@ read_col(MemFile *f, int16_t *def, int16_t *rep, ParquetValue *vals, int max, ch
 	int			total = 0,
 				n;
 
+	memset(vals, 0, sizeof(ParquetValue) * max);
 	if (!r)
 		return -1;
 	if (parquet_column_reader_open(r, 0, 0, &cr) != PARQUET_OK)
@@ -1569,9 +1570,167 @@ write_samples(const char *dir)
 	}
 }
 
+static void
+write_blob(const char *dir, const char *sub, const char *name, const void *p, size_t n)
+{
+	char		path[1024];
+	FILE	   *fp;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	fp = fopen(path, "wb");
+	if (!fp || fwrite(p, 1, n, fp) != n)
+	{
+		perror(path);
+		exit(1);
+	}
+	fclose(fp);
+}
+
+/* seed one file into the three fuzz corpora (file, thrift footer, page chunk) */
+static void
+seed_corpora(const char *dir, const char *name, MemFile *f, int type, int shape, int codec_ix,
+			 int tl)
+{
+	ParquetStatus st;
+	char		err[PARQUET_ERRMSG_LEN];
+	ParquetReader *r;
+	uint32_t	flen;
+
+	write_blob(dir, "parquet_file", name, f->data, f->len);
+	flen = pq_le32(f->data + f->len - 8);
+	write_blob(dir, "parquet_thrift", name, f->data + f->len - 8 - flen, flen);
+	r = open_mem(f, &st, err);
+	if (!r)
+	{
+		fprintf(stderr, "seed %s: %s\n", name, err);
+		exit(1);
+	}
+	if (type >= 0 && parquet_reader_num_row_groups(r) > 0)
+	{
+		const ParquetColumnChunkInfo *ci = parquet_reader_chunk(r, 0, 0);
+		uint8_t    *buf = malloc((size_t) ci->length + 2);
+
+		buf[0] = (uint8_t) (type | (shape << 3) | (codec_ix << 5));
+		buf[1] = (uint8_t) tl;
+		memcpy(buf + 2, f->data + ci->start, (size_t) ci->length);
+		write_blob(dir, "parquet_page", name, buf, (size_t) ci->length + 2);
+		free(buf);
+		/* a page header alone is also a thrift seed */
+		{
+			char		hn[300];
+
+			snprintf(hn, sizeof(hn), "%s.pagehdr", name);
+			write_blob(dir, "parquet_thrift", hn, f->data + ci->start,
+					   ci->length < 64 ? (size_t) ci->length : 64);
+		}
+	}
+	parquet_reader_free(r);
+}
+
+static void
+write_corpus(const char *dir)
+{
+	const ParquetCodec codecs[] = {PARQUET_CODEC_UNCOMPRESSED, PARQUET_CODEC_SNAPPY,
+	PARQUET_CODEC_GZIP, PARQUET_CODEC_ZSTD};
+	const int	codec_ix[] = {0, 1, 2, 3};
+	ParquetColumnSpec all[NSPECS];
+	int			ns = all_specs(all);
+	MemFile		f;
+	char		name[64];
+	char		err[PARQUET_ERRMSG_LEN];
+
+	f = memfile_from(golden, sizeof(golden));
+	seed_corpora(dir, "golden", &f, 1, 1, 0, 0);
+	memfile_free(&f);
+	/* single-column files for every type, shape and codec */
+	for (int c = 0; c < ns; c++)
+	{
+		for (int k = 0; k < 4; k++)
+		{
+			ParquetWriterOptions o;
+			ParquetColumnSpec s = all[c];
+			int			shape = s.nullable ? 1 : 0;
+
+			if (k == 3 && (s.type == PARQUET_INT64 || s.type == PARQUET_INT32))
+			{
+				s.is_list = true;
+				s.element_nullable = true;
+				s.nullable = true;
+				s.logical = parquet_lt_none();
+				shape = 2;
+			}
+			parquet_writer_options_init(&o);
+			o.codec = codecs[k];
+			o.dictionary = (c + k) % 2 == 0;
+			o.page_rows = 13;
+			memset(&f, 0, sizeof(f));
+			if (s.is_list && s.type == PARQUET_INT32)
+				continue;
+			if (write_rows(&f, &s, 1, 40, &o, err, NULL) != PARQUET_OK)
+			{
+				fprintf(stderr, "corpus: %s\n", err);
+				exit(1);
+			}
+			snprintf(name, sizeof(name), "%s_%d", s.name, k);
+			seed_corpora(dir, name, &f, s.type, shape, codec_ix[k], s.type_length);
+			memfile_free(&f);
+		}
+	}
+	/* a multi-column file */
+	{
+		ParquetWriterOptions o;
+
+		parquet_writer_options_init(&o);
+		o.page_rows = 7;
+		o.row_group_rows = 20;
+		memset(&f, 0, sizeof(f));
+		write_rows(&f, all, ns, 45, &o, err, NULL);
+		seed_corpora(dir, "multi", &f, -1, 0, 0, 0);
+		memfile_free(&f);
+	}
+	/* hand-built pages with the other encodings */
+	{
+		uint8_t		dlba[] = {0x80, 0x01, 0x04, 0x04, 0x0A, 0x00, 0x01, 0x00, 0x00, 0x00,
+			0x02, 0x00, 0x00, 0x00, 'H', 'e', 'l', 'l', 'o', 'W', 'o', 'r', 'l', 'd',
+		'F', 'o', 'o', 'b', 'a', 'r', 'A', 'B', 'C', 'D', 'E', 'F'};
+		uint8_t		bss[] = {0x00, 0x00, 0x00, 0x00, 0xC0, 0x10, 0x3F, 0xC0};
+		uint8_t		v2[] = {0x03, 0x05, 0x07, 0, 0, 0, 0x09, 0, 0, 0};
+		uint8_t		lst[] = {0x02, 0, 0, 0, 0x03, 0xC2, 0x03, 0, 0, 0, 0x03, 0x4F, 0xEE,
+		1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0};
+		uint8_t		delta[] = {0x80, 0x01, 0x04, 0x08, 0x0E, 0x03, 0x02, 0x00, 0x00, 0x00,
+		0xC0, 0x3F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+		HPage		p1 = {0, 6, 4, dlba, sizeof(dlba)};
+		HPage		p2 = {0, 9, 2, bss, sizeof(bss)};
+		HPage		p3 = {3, 0, 3, v2, sizeof(v2), 2, 0, 1, 3};
+		HPage		p4 = {0, 0, 8, lst, sizeof(lst)};
+		HPage		p5 = {0, 5, 8, delta, sizeof(delta)};
+
+		build_file(&f, 6, 0, 0, parquet_lt_simple(PARQUET_LT_STRING), 0, &p1, 1, 4, 4);
+		seed_corpora(dir, "dlba", &f, 6, 0, 0, 0);
+		memfile_free(&f);
+		build_file(&f, 4, 0, 0, parquet_lt_none(), 0, &p2, 1, 2, 2);
+		seed_corpora(dir, "bss", &f, 4, 0, 0, 0);
+		memfile_free(&f);
+		build_file(&f, 1, 0, 1, parquet_lt_none(), 0, &p3, 1, 3, 3);
+		seed_corpora(dir, "v2", &f, 1, 1, 0, 0);
+		memfile_free(&f);
+		build_file(&f, 1, 0, 1, parquet_lt_none(), 1, &p4, 1, 5, 8);
+		seed_corpora(dir, "list", &f, 1, 2, 0, 0);
+		memfile_free(&f);
+		build_file(&f, 2, 0, 0, parquet_lt_none(), 0, &p5, 1, 8, 8);
+		seed_corpora(dir, "delta", &f, 2, 0, 0, 0);
+		memfile_free(&f);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0)
+	{
+		write_corpus(argv[2]);
+		return 0;
+	}
 	if (argc == 3 && strcmp(argv[1], "--write-samples") == 0)
 	{
 		write_samples(argv[2]);

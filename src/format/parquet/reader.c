@@ -1734,6 +1734,8 @@ decode_values(ParquetColumnReader *cr, ParquetValue *out, int nv)
 				int64_t    *plen = cr->tmp64;
 
 				cr->outbuf.len = 0;
+				if (!pq_buf_reserve(m, &cr->outbuf, 1))
+					return pqc_nomem(cr, "value buffer");
 				if (!cr->prefixes.buf || !pq_delta_get(&cr->prefixes, plen, nv))
 					return pqc_corrupt(cr, "DELTA_BYTE_ARRAY prefixes are truncated");
 				for (i = 0; i < nv; i++)

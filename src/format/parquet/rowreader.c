@@ -152,7 +152,7 @@ static inline const uint8_t *
 lc_ptr(const LeafCursor *lc, const ParquetValue *v)
 {
 	if (lc->offsets)
-		return lc->bytes.data + (uintptr_t) v->ptr;
+		return lc->bytes.data ? lc->bytes.data + (uintptr_t) v->ptr : (const uint8_t *) "";
 	return v->ptr;
 }
 
@@ -1211,7 +1211,12 @@ parquet_row_reader_next(ParquetRowReader *rr, const ParquetFieldValue **row)
 		if (fv->kind == PARQUET_FV_JSON)
 			fv->json = (const char *) rr->json.data + json_off[i];
 		else if (fv->kind == PARQUET_FV_ARRAY)
-			fv->elems = (const ParquetValue *) (rr->elems.data) + elem_off[i];
+		{
+			static const ParquetValue none;
+
+			fv->elems = rr->elems.data ?
+				(const ParquetValue *) (rr->elems.data) + elem_off[i] : &none;
+		}
 	}
 	rr->rows_left--;
 	rr->row_no++;
