@@ -69,3 +69,32 @@ SELECT dlake.delete('file:///tmp/dlake_regress_loc/a/one.txt');
 SELECT dlake.delete('file:///tmp/dlake_regress_loc/a/one.txt');
 SELECT dlake.delete('file:///tmp/dlake_regress_loc/');
 SELECT count(*) FROM dlake.list('file:///tmp/dlake_regress_loc/');
+-- S3 addressing, seen through presigned URLs (computed locally, no network)
+CREATE SERVER regress_loc_aws FOREIGN DATA WRAPPER dlake_fdw OPTIONS (region 'eu-west-1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_loc_aws
+  OPTIONS (access_key_id 'AKIDEXAMPLE', secret_access_key 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY');
+CREATE SERVER regress_loc_custom FOREIGN DATA WRAPPER dlake_fdw
+  OPTIONS (endpoint 'http://S3.Example.test:9000', region 'us-east-1');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_loc_custom
+  OPTIONS (access_key_id 'AKIDEXAMPLE', secret_access_key 'secret');
+CREATE SERVER regress_loc_ip FOREIGN DATA WRAPPER dlake_fdw
+  OPTIONS (endpoint 'http://127.0.0.1:9000', path_style 'false');
+CREATE USER MAPPING FOR CURRENT_USER SERVER regress_loc_ip
+  OPTIONS (access_key_id 'AKIDEXAMPLE', secret_access_key 'secret');
+SELECT split_part(dlake.presign(loc, '1 hour', srv), '?', 1) AS url
+FROM (VALUES ('s3://my-bucket/dir/a b+c.txt', 'regress_loc_aws'),
+             ('s3://my.dotted.bucket/x', 'regress_loc_aws'),
+             ('s3://my-bucket/x', 'regress_loc_custom'),
+             ('s3://my-bucket/x', 'regress_loc_ip')) AS t(loc, srv);
+ALTER SERVER regress_loc_custom OPTIONS (ADD path_style 'false');
+SELECT split_part(dlake.presign('s3://my-bucket/x', '1 hour', 'regress_loc_custom'), '?', 1) AS url;
+SELECT regexp_replace(dlake.presign('s3://my-bucket/x', '2 hours', 'regress_loc_aws', 'put'),
+                      '(X-Amz-Date=|%2F)[0-9TZ]+|X-Amz-Signature=[0-9a-f]{64}', '\1...', 'g') AS query;
+SELECT dlake.presign('s3://my-bucket/x', '0 seconds', 'regress_loc_aws');
+SELECT dlake.presign('s3://my-bucket/x', '1 hour', 'regress_loc_aws', 'DELETE');
+DROP USER MAPPING FOR CURRENT_USER SERVER regress_loc_aws;
+DROP USER MAPPING FOR CURRENT_USER SERVER regress_loc_custom;
+DROP USER MAPPING FOR CURRENT_USER SERVER regress_loc_ip;
+DROP SERVER regress_loc_aws;
+DROP SERVER regress_loc_custom;
+DROP SERVER regress_loc_ip;
