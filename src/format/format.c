@@ -690,7 +690,10 @@ format_reader_open(const DlakeFormatOptions *opts, DlakeByteSource *src)
 
 	/* guess format and compression from the name and the first bytes */
 	initStringInfo(&head);
-	if (src->size >= 4)
+	/* the magic bytes cost a request: fetch them only when they decide */
+	if (src->size >= 4 &&
+		(opts->format == DLAKE_FORMAT_AUTO ||
+		 (opts->format != DLAKE_FORMAT_PARQUET && opts->compression == DLAKE_COMPRESSION_AUTO)))
 		format_source_read(src, 0, 4, &head);
 	dlake_format_guess(r->object_name, (unsigned char *) head.data, head.len, &gf, &gc);
 	r->format = opts->format != DLAKE_FORMAT_AUTO ? opts->format : gf;
