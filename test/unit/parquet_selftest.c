@@ -763,10 +763,17 @@ gen_value(const ParquetColumnSpec *s, int64_t i, ParquetValue *v, uint8_t *scrat
 			v->v.b = (i % 3) == 0;
 			break;
 		case PARQUET_INT32:
-			v->v.i32 = i == 0 ? INT32_MIN : i == 1 ? INT32_MAX : (int32_t) (i * 7919 % 1000) - 500;
+			/* extremes only where the logical type allows them */
+			if (s->logical.kind == PARQUET_LT_NONE && i < 2)
+				v->v.i32 = i == 0 ? INT32_MIN : INT32_MAX;
+			else
+				v->v.i32 = (int32_t) (i * 7919 % 1000) - 500;
 			break;
 		case PARQUET_INT64:
-			v->v.i64 = i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : (int64_t) i * 1000003 - 77;
+			if (s->logical.kind == PARQUET_LT_NONE && i < 2)
+				v->v.i64 = i == 0 ? INT64_MIN : INT64_MAX;
+			else
+				v->v.i64 = (int64_t) i * 1000003 - 77;
 			break;
 		case PARQUET_FLOAT:
 			v->v.f = i == 2 ? NAN : i == 4 ? -0.0f : (float) i / 4;
