@@ -1,0 +1,80 @@
+-- dlake.run_job, dlake.job_runs, dlake.schedule without pg_cron, the
+-- observability views (offline: no pg_cron in this database, no services)
+\pset footer off
+SET client_min_messages = notice;
+
+CREATE TABLE jobs_t (i int);
+
+-- a succeeded run: rows = the command's row count
+SELECT status, rows, bytes, files, error FROM dlake.run_job('jobs_ins', 'INSERT INTO jobs_t SELECT generate_series(1, 5)');
+SELECT count(*) FROM jobs_t;
+
+-- a failed run: the error is raised again...
+SELECT dlake.run_job('jobs_fail', 'SELECT 1/0');
+-- ...and the run is recorded although the transaction rolled back
+SELECT job, status, error, sqlstate, finished >= started AS timed, username = current_user AS mine
+  FROM dlake.job_runs WHERE job = 'jobs_fail';
+
+-- the command's own changes are rolled back with the failure
+BEGIN;
+SELECT dlake.run_job('jobs_fail2', 'INSERT INTO jobs_t VALUES (100); SELECT * FROM no_such_table');
+ROLLBACK;
+SELECT count(*) AS still_5 FROM jobs_t;
+SELECT status, sqlstate, error FROM dlake.job_runs WHERE job = 'jobs_fail2';
+
+-- a job inside a transaction that later rolls back leaves no 'succeeded' row
+BEGIN;
+SELECT status FROM dlake.run_job('jobs_rolled_back', 'SELECT 1');
+ROLLBACK;
+SELECT count(*) AS none FROM dlake.job_runs WHERE job = 'jobs_rolled_back';
+
+-- arguments
+SELECT dlake.run_job(NULL, 'SELECT 1');
+SELECT dlake.run_job('x', NULL);
+
+-- the command runs as the caller with the caller's search_path
+CREATE SCHEMA jobs_s;
+CREATE TABLE jobs_s.t2 (v text);
+SET search_path = jobs_s, public;
+SELECT status, rows FROM dlake.run_job('jobs_path', 'INSERT INTO t2 VALUES (current_user)');
+RESET search_path;
+SELECT v = current_user AS as_caller FROM jobs_s.t2;
+
+-- dlake.schedule / unschedule need pg_cron in this database
+SELECT dlake.schedule('jobs_sched', '* * * * *', 'SELECT 1');
+SELECT dlake.unschedule('jobs_sched');
+SELECT dlake.schedule('bad name!', '* * * * *', 'SELECT 1');
+SELECT count(*) AS no_cron_jobs FROM dlake.jobs;
+
+-- the command pg_cron runs
+SELECT dlake._job_command('daily', $$SELECT * FROM dlake.export_table('t', zone => 'raw')$$);
+
+-- runs by other roles are not visible; a role cannot forge runs of another
+CREATE ROLE jobs_user;
+GRANT USAGE ON SCHEMA public TO jobs_user;
+SET ROLE jobs_user;
+SELECT count(*) AS visible FROM dlake.job_runs;
+SELECT status FROM dlake.run_job('jobs_user_job', 'SELECT 1');
+SELECT job FROM dlake.job_runs;
+INSERT INTO dlake.job_runs (job, status, username) VALUES ('forged', 'succeeded', 'postgres');
+RESET ROLE;
+SELECT job, status, username FROM dlake.job_runs WHERE job = 'jobs_user_job';
+
+-- observability views exist and are empty here
+SELECT count(*) FROM dlake.lake_summary;
+SELECT count(*) FROM dlake.quarantine_summary;
+
+-- quarantine_summary over a rule set's quarantine table
+SELECT dlake.create_ruleset('jobs_rs', '{"required": ["id", "v"], "types": {"id": "int8", "v": "float8"}}');
+CREATE TABLE jobs_src (record jsonb);
+INSERT INTO jobs_src VALUES ('{"id": 1, "v": 2}'), ('{"id": 2}'), ('{"id": 3}'), ('{"v": "x"}');
+SELECT job, status, command, error FROM dlake.run_job('jobs_rules', $$SELECT * FROM dlake.apply_ruleset('jobs_rs', 'jobs_src')$$);
+SELECT quarantine, ruleset, source, rule, field, reason, records, last_24h FROM dlake.quarantine_summary ORDER BY rule, field, reason;
+
+-- cleanup
+DROP TABLE jobs_t, jobs_src, dlake_cleansed.jobs_src, dlake_quarantine.jobs_src;
+DROP SCHEMA jobs_s CASCADE;
+SELECT dlake.drop_ruleset('jobs_rs');
+DELETE FROM dlake.job_runs WHERE job LIKE 'jobs%';
+REVOKE USAGE ON SCHEMA public FROM jobs_user;
+DROP ROLE jobs_user;

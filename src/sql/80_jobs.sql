@@ -1,0 +1,324 @@
+-- ---------------------------------------------------------------------------
+-- 80_jobs: scheduled jobs and observability.
+--   dlake.run_job       run a command as a named job, recorded in dlake.job_runs
+--                       (one run per job at a time: an overlapping run is skipped)
+--   dlake.schedule      pg_cron job that calls dlake.run_job (cron.schedule)
+--   dlake.unschedule    remove it (cron.unschedule)
+-- Views: dlake.jobs, dlake.lake_summary, dlake.quarantine_summary.
+-- See docs/operations.md (monitoring) and docs/reference.md.
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE dlake.job_runs (
+	id			bigserial PRIMARY KEY,
+	job			text NOT NULL,
+	started		timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished	timestamptz,
+	status		text NOT NULL CHECK (status IN ('succeeded', 'failed', 'skipped')),
+	rows		bigint,
+	bytes		bigint,
+	files		bigint,
+	command		text,
+	error		text,
+	sqlstate	text,
+	detail		text,
+	username	text NOT NULL DEFAULT current_user,
+	pid			integer NOT NULL DEFAULT pg_backend_pid()
+);
+CREATE INDEX job_runs_job_idx ON dlake.job_runs (job, started);
+COMMENT ON TABLE dlake.job_runs IS
+  'dlake: one row per run of a job (dlake.run_job, called by pg_cron or by hand)';
+
+/* runs are visible to the role that ran them (and its members) and to dlake_admin */
+GRANT SELECT, INSERT ON dlake.job_runs TO PUBLIC;
+GRANT USAGE ON SEQUENCE dlake.job_runs_id_seq TO PUBLIC;
+GRANT DELETE ON dlake.job_runs TO dlake_admin;
+ALTER TABLE dlake.job_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_runs_read ON dlake.job_runs FOR SELECT
+	USING (username = current_user
+		   OR pg_catalog.pg_has_role('dlake_admin', 'USAGE')
+		   OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r
+					   WHERE r.rolname = username AND pg_catalog.pg_has_role(r.oid, 'USAGE')));
+CREATE POLICY job_runs_insert ON dlake.job_runs FOR INSERT
+	WITH CHECK (username = current_user);
+CREATE POLICY job_runs_delete ON dlake.job_runs FOR DELETE
+	USING (pg_catalog.pg_has_role('dlake_admin', 'USAGE'));
+SELECT pg_catalog.pg_extension_config_dump('dlake.job_runs', '');
+
+/* internal: write a 'failed' row in a transaction of its own (a background worker) */
+CREATE FUNCTION dlake._job_record_failure(job text, started timestamptz, command text,
+										  error text, sqlstate text, detail text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'dlake_job_record_failure'
+LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+COMMENT ON FUNCTION dlake._job_record_failure(text, timestamptz, text, text, text, text) IS
+  'internal: record a failed job run autonomously (survives the rollback of the caller)';
+
+/*
+ * internal: rows, bytes and files of the exports and loads committed by the
+ * current transaction (including its subtransactions) since a point in time.
+ * SECURITY DEFINER because the export catalog is not readable by everyone;
+ * it only reveals what the caller's own transaction wrote.
+ */
+CREATE FUNCTION dlake._job_io(since timestamptz, OUT rows bigint, OUT bytes bigint,
+							  OUT files bigint, OUT calls bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS
+$$
+	WITH mine AS (
+		SELECT e.rows, e.bytes, e.files::bigint AS files FROM dlake.export_runs e
+		 WHERE e.started >= since AND pg_xact_status(dlake._xid8(e.xmin)) = 'in progress'
+		UNION ALL
+		SELECT l.rows, NULL, l.files::bigint FROM dlake.load_runs l
+		 WHERE l.started >= since AND pg_xact_status(dlake._xid8(l.xmin)) = 'in progress'
+	)
+	SELECT sum(rows)::bigint, sum(bytes)::bigint, sum(files)::bigint, count(*) FROM mine
+$$;
+
+/*
+ * dlake.run_job: run a command as one run of a named job and record it.
+ *
+ * - a transaction-level advisory lock per job name: when another session is
+ *   running the same job, this call returns at once, recorded as 'skipped';
+ * - the command runs in a subtransaction; on success the run is recorded as
+ *   'succeeded' with rows/bytes/files (from the exports and loads it made,
+ *   otherwise rows = the command's row count);
+ * - on error the run is recorded as 'failed' by a background worker in a
+ *   transaction of its own, then the error is raised again (so pg_cron's
+ *   cron.job_run_details shows it too, and the caller's transaction aborts).
+ *
+ * Not SECURITY DEFINER: the command runs as the caller, with the caller's
+ * search_path.
+ */
+CREATE FUNCTION dlake.run_job(job text, command text)
+RETURNS dlake.job_runs
+LANGUAGE plpgsql VOLATILE AS
+$$
+DECLARE
+	t0			timestamptz := pg_catalog.clock_timestamp();
+	r			dlake.job_runs;
+	n			bigint;
+	io			record;
+	msg			text;
+	st			text;
+	det			text;
+	rid			bigint;
+BEGIN
+	IF job IS NULL OR command IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'job name and command must not be NULL';
+	END IF;
+
+	IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('dlake.run_job'), pg_catalog.hashtext(job)) THEN
+		INSERT INTO dlake.job_runs AS j (job, started, finished, status, command, error)
+			VALUES (job, t0, pg_catalog.clock_timestamp(), 'skipped', command,
+					'another run of this job was in progress')
+			RETURNING j.* INTO r;
+		RAISE NOTICE 'job "%" is already running in another session: run % skipped', job, r.id;
+		RETURN r;
+	END IF;
+
+	BEGIN
+		EXECUTE command;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		io := dlake._job_io(t0);
+	EXCEPTION WHEN OTHERS OR query_canceled THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
+		rid := dlake._job_record_failure(job, t0, command, msg, st, nullif(det, ''));
+		IF rid IS NULL THEN
+			RAISE WARNING 'failed run of job "%" could not be recorded in dlake.job_runs', job
+				USING DETAIL = 'No background worker slot was free (max_worker_processes).';
+		END IF;
+		RAISE;
+	END;
+
+	INSERT INTO dlake.job_runs AS j (job, started, finished, status, rows, bytes, files, command)
+		VALUES (job, t0, pg_catalog.clock_timestamp(), 'succeeded',
+				CASE WHEN io.calls > 0 THEN io.rows ELSE n END, io.bytes, io.files, command)
+		RETURNING j.* INTO r;
+	RETURN r;
+END
+$$;
+COMMENT ON FUNCTION dlake.run_job(text, text) IS
+  'run a command as a named job: one run at a time, every run recorded in dlake.job_runs';
+
+/* the pg_cron command that runs a dlake job */
+CREATE FUNCTION dlake._job_command(job text, command text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp AS
+$$ SELECT format('SELECT dlake.run_job(%L, %L)', job, command) $$;
+
+/* internal: raise the error of a missing pg_cron */
+CREATE FUNCTION dlake._require_pg_cron()
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron') THEN
+		RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+			MESSAGE = format('pg_cron is not installed in database "%s"', current_database()),
+			DETAIL = 'dlake.schedule and dlake.unschedule create and remove pg_cron jobs.',
+			HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = ''%s'' (now "%s"), '
+						  'restart, then run CREATE EXTENSION pg_cron. Jobs can also be run by hand with dlake.run_job().',
+						  current_database(), coalesce(current_setting('cron.database_name', true), 'not set'));
+	END IF;
+END
+$$;
+
+/*
+ * dlake.schedule: create (or replace, same name) a pg_cron job running
+ * dlake.run_job(job_name, command) on a cron schedule (five fields, e.g.
+ * '0 * * * *', or '@hourly', ...).  Returns pg_cron's job id.  The caller needs pg_cron's
+ * own privileges (USAGE on schema cron).
+ */
+CREATE FUNCTION dlake.schedule(job_name text, schedule text, command text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	id bigint;
+BEGIN
+	IF job_name IS NULL OR schedule IS NULL OR command IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+			MESSAGE = 'job_name, schedule and command must not be NULL';
+	END IF;
+	IF job_name !~ '^[A-Za-z0-9_.:-]{1,63}$' THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('invalid job name "%s"', job_name),
+			HINT = 'Use 1 to 63 letters, digits, "_", ".", ":" or "-".';
+	END IF;
+	PERFORM dlake._require_pg_cron();
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO id
+		USING job_name, schedule, dlake._job_command(job_name, command);
+	RETURN id;
+END
+$$;
+COMMENT ON FUNCTION dlake.schedule(text, text, text) IS
+  'schedule a command as a pg_cron job whose runs are recorded in dlake.job_runs';
+
+CREATE FUNCTION dlake.unschedule(job_name text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	ok boolean;
+BEGIN
+	IF job_name IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'job_name must not be NULL';
+	END IF;
+	PERFORM dlake._require_pg_cron();
+	EXECUTE 'SELECT cron.unschedule($1)' INTO ok USING job_name;
+	RETURN ok;
+END
+$$;
+COMMENT ON FUNCTION dlake.unschedule(text) IS 'remove a job created by dlake.schedule (its run history stays)';
+
+/* internal: the caller's pg_cron jobs that run dlake jobs (none without pg_cron) */
+CREATE FUNCTION dlake._cron_jobs(OUT jobid bigint, OUT job text, OUT schedule text,
+								 OUT active boolean, OUT username text, OUT command text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron')
+	   OR NOT has_schema_privilege('cron', 'USAGE') THEN
+		RETURN;
+	END IF;
+	RETURN QUERY EXECUTE
+		'SELECT j.jobid::bigint, j.jobname::text, j.schedule::text, j.active, j.username::text, j.command::text FROM cron.job j'
+		' WHERE j.command LIKE ''SELECT dlake.run_job(%'' AND j.jobname IS NOT NULL';
+END
+$$;
+
+CREATE VIEW dlake.jobs AS
+SELECT c.job,
+	   c.jobid,
+	   c.schedule,
+	   c.active,
+	   c.username,
+	   l.status AS last_status,
+	   l.started AS last_started,
+	   l.finished AS last_finished,
+	   l.error AS last_error,
+	   s.runs,
+	   s.failed,
+	   s.skipped,
+	   c.command
+  FROM dlake._cron_jobs() c
+  LEFT JOIN LATERAL (SELECT r.status, r.started, r.finished, r.error FROM dlake.job_runs r
+					  WHERE r.job = c.job ORDER BY r.id DESC LIMIT 1) l ON true
+  LEFT JOIN LATERAL (SELECT count(*) AS runs,
+							count(*) FILTER (WHERE r.status = 'failed') AS failed,
+							count(*) FILTER (WHERE r.status = 'skipped') AS skipped
+					   FROM dlake.job_runs r WHERE r.job = c.job) s ON true;
+GRANT SELECT ON dlake.jobs TO PUBLIC;
+COMMENT ON VIEW dlake.jobs IS 'dlake: scheduled jobs (pg_cron) with their last run and run counts';
+
+/* per location and partition of the file catalog (dlake.export writes it) */
+CREATE VIEW dlake.lake_summary AS
+SELECT z.name AS zone,
+	   f.location,
+	   f.partition,
+	   count(*) AS files,
+	   sum(f.rows)::bigint AS rows,
+	   sum(f.bytes)::bigint AS bytes,
+	   string_agg(DISTINCT f.format, ',') AS formats,
+	   min(f.created) AS first_write,
+	   max(f.created) AS last_write
+  FROM dlake.files f
+  LEFT JOIN LATERAL (SELECT zz.name FROM dlake.zones zz
+					  WHERE f.location = zz.location
+						 OR f.location LIKE rtrim(zz.location, '/') || '/%'
+					  ORDER BY length(zz.location) DESC LIMIT 1) z ON true
+ GROUP BY z.name, f.location, f.partition;
+REVOKE ALL ON dlake.lake_summary FROM PUBLIC;
+GRANT SELECT ON dlake.lake_summary TO dlake_admin;
+COMMENT ON VIEW dlake.lake_summary IS
+  'dlake: files, rows, bytes and last write per lake location and partition';
+
+/*
+ * internal: failures of every quarantine table the caller may read (those
+ * under schema dlake_quarantine and those named in dlake.ruleset_progress),
+ * per rule set, source, rule, field and reason.
+ */
+CREATE FUNCTION dlake._quarantine_overview(OUT quarantine regclass, OUT ruleset text, OUT source text,
+										   OUT rule text, OUT field text, OUT reason text,
+										   OUT records bigint, OUT last_24h bigint,
+										   OUT last_quarantined timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	q regclass;
+BEGIN
+	FOR q IN
+		SELECT DISTINCT t.oid::regclass FROM (
+			SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			 WHERE n.nspname = 'dlake_quarantine' AND c.relkind IN ('r', 'p')
+			UNION
+			SELECT to_regclass(p.quarantine)::oid FROM dlake.ruleset_progress p) t
+		 WHERE t.oid IS NOT NULL
+		   AND has_table_privilege(t.oid, 'SELECT')
+		   AND (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = t.oid AND NOT a.attisdropped
+				   AND a.attname IN ('failures', 'ruleset', 'source', 'quarantined_at')) = 4
+		 ORDER BY 1
+	LOOP
+		RETURN QUERY EXECUTE format(
+			'SELECT %L::regclass, q.ruleset, q.source, f->>''rule'', f->>''field'', f->>''reason'','
+			' count(*), count(*) FILTER (WHERE q.quarantined_at > now() - interval ''24 hours''),'
+			' max(q.quarantined_at)'
+			' FROM %s q, jsonb_array_elements(q.failures) f GROUP BY 2, 3, 4, 5, 6', q, q);
+	END LOOP;
+END
+$$;
+
+CREATE VIEW dlake.quarantine_summary AS
+SELECT * FROM dlake._quarantine_overview();
+GRANT SELECT ON dlake.quarantine_summary TO PUBLIC;
+COMMENT ON VIEW dlake.quarantine_summary IS
+  'dlake: quarantined records per quarantine table, rule set, source, rule, field and reason (all time and last 24 h)';
