@@ -677,13 +677,18 @@ function upstreamRequest(method, path, headers, body)
 	});
 }
 
-/* bytes=-N → bytes=(size-N)-(size-1), using a HEAD on the upstream. */
+/*
+ * Ranges as real S3 answers them, using a HEAD on the upstream:
+ * bytes=-N → bytes=(size-N)-(size-1) (s3rver mishandles suffix ranges), and
+ * a range starting at or past the end of the object (any range on an empty
+ * object) → 416 InvalidRange (s3rver answers 206 and never sends the body).
+ */
 async function fixSuffixRange(req, headers)
 {
 	const m = /^bytes=-(\d+)$/.exec(headers.range || '');
-	if (!m || req.method !== 'GET')
+	const a = /^bytes=(\d+)-(\d*)$/.exec(headers.range || '');
+	if ((!m && !a) || req.method !== 'GET')
 		return null;
-	const n = Number(m[1]);
 	const h = { ...headers };
 	delete h.range;
 	const head = await upstreamRequest('HEAD', req.url, h);
@@ -694,6 +699,13 @@ async function fixSuffixRange(req, headers)
 		return null;
 	}
 	const size = Number(head.headers['content-length']);
+	if (a)
+	{
+		if (Number(a[1]) >= size)
+			return new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: headers.range, ActualObjectSize: size });
+		return null;
+	}
+	const n = Number(m[1]);
 	if (n === 0)
 		return new AwsError(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: headers.range, ActualObjectSize: size });
 	if (size === 0)
