@@ -142,7 +142,11 @@ prune_files(DlakeFdwTable *t, TupleDesc td, Index varno, List *files, List *qual
 		DlakeFdwFile *f = (DlakeFdwFile *) lfirst(lc);
 		List	   *cons = dlake_fdw_file_constraints(t, td, varno, f);
 
-		if (cons != NIL && predicate_refuted_by(cons, quals, false))
+		/*
+		 * Every row of the file satisfies its constraints (never NULL), so
+		 * weak refutation suffices: "date IS NULL" prunes "date = x".
+		 */
+		if (cons != NIL && predicate_refuted_by(cons, quals, true))
 			continue;
 		out = lappend(out, f);
 	}
@@ -393,9 +397,7 @@ dlake_begin_scan(ForeignScanState *node, int eflags)
 	s->quals = (List *) estimate_expression_value(&root, (Node *) copyObject(plan->scan.plan.qual));
 	pull_varattnos((Node *) s->quals, s->varno, &s->qual_attrs);
 
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY))
-		s->st = dlake_fdw_storage(s->t);
-	files = get_files(s->t, s->st);
+	files = get_files(s->t, NULL);
 	matched = prune_files(s->t, s->td, s->varno, files, s->quals);
 	s->nlisted = list_length(files);
 	s->nfiles = list_length(matched);
@@ -468,6 +470,10 @@ select_row_groups(DlakeScanState *s, const int *proj)
 								   dlake_fdw_range_constraints(att, s->varno, min, max,
 															   has, nulls, rows));
 			}
+			/*
+			 * Strong refutation: "col >= min" is NULL, not true, for the
+			 * NULLs of the row group, so weak refutation would be unsound.
+			 */
 			if (cons != NIL && predicate_refuted_by(cons, s->quals, false))
 				sel[rg] = false;
 		}
@@ -518,6 +524,13 @@ open_next_file(DlakeScanState *s)
 	MemoryContextReset(s->filecxt);
 	old = MemoryContextSwitchTo(s->filecxt);
 
+	/*
+	 * A storage handle per file, in the file's context: the S3 backend
+	 * resolves credentials lazily in whatever context is current at the
+	 * first request (here: the reader's), so a handle must not outlive
+	 * the reader that first used it.
+	 */
+	s->st = dlake_fdw_storage(s->t);
 	src = format_source_from_storage(s->st, dlake_location_parse_or_error(f->uri), f->size);
 	s->r = format_reader_open(&s->t->fopts, src);
 	s->files_opened++;
