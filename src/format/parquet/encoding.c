@@ -495,7 +495,12 @@ delta_load_mini(PqDeltaDec *d)
 		d->mini_idx = 0;
 	}
 	w = d->widths[d->mini_idx++];
-	if (w > (d->is64 ? 64 : 32))
+	/*
+	 * Widths up to 64 are accepted for INT32 too: some writers (DuckDB)
+	 * compute INT32 deltas in 64 bits and need 33; the arithmetic wraps
+	 * modulo 2^32 afterwards, which gives the right values.
+	 */
+	if (w > 64)
 		return false;
 	bytes = (size_t) d->per_mini * w / 8;
 	br.p = d->p;
@@ -589,7 +594,7 @@ pq_delta_end(const uint8_t *p, size_t len, bool is64)
 		{
 			uint64_t	bytes;
 
-			if (widths[i] > (is64 ? 64 : 32))
+			if (widths[i] > 64)
 				return NULL;
 			bytes = per_mini * widths[i] / 8;
 			if (bytes > (uint64_t) (end - p))
