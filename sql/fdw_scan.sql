@@ -1,0 +1,114 @@
+-- dlake_fdw: option validation at CREATE time, and scans of small file://
+-- tables (partition pruning, row-group skipping, pseudo-columns, markers).
+-- Paths under DLAKE_FILE_ROOT are kept out of the output.
+\getenv root DLAKE_FILE_ROOT
+\set base 'file://' :root '/regress_fdw'
+\set tloc :base '/t/'
+SET client_min_messages = warning;
+CREATE SERVER regress_fdw_files FOREIGN DATA WRAPPER dlake_fdw;
+RESET client_min_messages;
+
+-- option validation
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', formt 'csv');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', format 'xml');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', missing_columns 'zero');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'ftp://host/x/');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', header 'maybe');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', partition_by '');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', format 'csv', compression 'snappy');
+CREATE FOREIGN TABLE ft_bad (id int OPTIONS (colname 'x')) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/');
+CREATE FOREIGN TABLE ft_bad (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', access_key_id 'AKIA');
+CREATE FOREIGN TABLE ft_nopart (id int) SERVER regress_fdw_files
+  OPTIONS (location 'file:///tmp/x/', partition_by 'day');
+SELECT * FROM ft_nopart;
+DROP FOREIGN TABLE ft_nopart;
+CREATE FOREIGN TABLE ft_noloc (id int) SERVER regress_fdw_files;
+SELECT * FROM ft_noloc;
+DROP FOREIGN TABLE ft_noloc;
+
+-- data: 4 days x 50 rows, Parquet with 5 row groups per file, a marker
+SELECT dlake.write_file(format('SELECT g AS id, g * 10 AS v, (ARRAY[''a'',''b''])[g %% 2 + 1] AS k
+                                FROM generate_series(%s, %s) g ORDER BY g', d * 50 + 1, d * 50 + 50),
+                        format('%s/t/day=2024-01-%s/part-0.parquet', :'base', to_char(d + 1, 'FM00')),
+                        NULL, '{"row_group_rows": 10}')
+FROM generate_series(0, 3) d;
+SELECT dlake.write_file('SELECT 1 AS x', :'base' || '/t/_SUCCESS', 'csv');
+SELECT dlake.write_file('SELECT g AS id, g * 10 AS v, ''c'' AS k FROM generate_series(201, 210) g',
+                        :'base' || '/t/day=__HIVE_DEFAULT_PARTITION__/part-0.parquet');
+
+CREATE FOREIGN TABLE ft (id int, v bigint, k text, day date, _path text, _size bigint)
+  SERVER regress_fdw_files
+  OPTIONS (location :'tloc', format 'parquet', partition_by 'day');
+
+-- EXPLAIN ANALYZE without paths and timings
+CREATE FUNCTION fdw_explain(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    IF line !~ 'Location:|Bytes' THEN
+      RETURN NEXT line;
+    END IF;
+  END LOOP;
+END $$;
+
+-- run a query, return its error (paths under the root replaced) or 'ok'
+CREATE FUNCTION fdw_try(q text, root text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  msg text; ctx text;
+BEGIN
+  EXECUTE q;
+  RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+  GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, ctx = PG_EXCEPTION_CONTEXT;
+  RETURN replace(SQLSTATE || ': ' || msg || ' / ' || split_part(ctx, E'\n', 1), root, '<root>');
+END $$;
+
+SELECT count(*), sum(v), count(DISTINCT day), count(*) FILTER (WHERE day IS NULL) FROM ft;
+SELECT day, count(*), min(id), max(id) FROM ft GROUP BY day ORDER BY day;
+SELECT * FROM fdw_explain($$SELECT * FROM ft WHERE day = '2024-01-02'$$);
+SELECT * FROM fdw_explain($$SELECT count(*) FROM ft WHERE day BETWEEN '2024-01-02' AND '2024-01-03'$$);
+SELECT * FROM fdw_explain($$SELECT count(*) FROM ft WHERE day IN ('2024-01-01', '2024-01-04')$$);
+SELECT * FROM fdw_explain($$SELECT count(*) FROM ft WHERE day IS NULL$$);
+SELECT * FROM fdw_explain($$SELECT count(*) FROM ft WHERE day > '2024-01-01'::date + 1$$);
+SELECT * FROM fdw_explain($$SELECT id FROM ft WHERE id = 77$$);
+SELECT * FROM fdw_explain($$SELECT id FROM ft WHERE day < current_date AND id > 195$$);
+SELECT id, v, k, day, regexp_replace(_path, '.*/regress_fdw/', '') AS path, _size > 0 AS sized
+  FROM ft WHERE id IN (1, 77, 205) ORDER BY id;
+
+-- column_name maps a column to another name in the files
+CREATE FOREIGN TABLE ft_map (ident int OPTIONS (column_name 'id'), k text, day date)
+  SERVER regress_fdw_files
+  OPTIONS (location :'tloc', partition_by 'day');
+SELECT ident, k, day FROM ft_map WHERE day = '2024-01-03' ORDER BY ident LIMIT 2;
+
+-- missing columns: NULL by default, an error naming the object on request
+CREATE FOREIGN TABLE ft_miss (id int, extra text, day date) SERVER regress_fdw_files
+  OPTIONS (location :'tloc', partition_by 'day');
+SELECT count(*), count(extra) FROM ft_miss;
+ALTER FOREIGN TABLE ft_miss OPTIONS (ADD missing_columns 'error');
+SELECT fdw_try('SELECT count(extra) FROM ft_miss', :'root');
+
+-- a non-data file that is not a marker is an error naming it
+SELECT dlake.write_file('SELECT 1 AS x', :'base' || '/t/day=2024-01-09/notes.parquet.txt', 'csv');
+SELECT fdw_try('SELECT count(*) FROM ft', :'root');
+SELECT count(*) FROM ft WHERE day <> '2024-01-09';
+
+-- the byte limit (1 MB is more than this partition)
+SET dlake.max_bytes_scanned = 1;
+SELECT count(*) FROM ft WHERE day = '2024-01-01';
+RESET dlake.max_bytes_scanned;
+
+DROP FUNCTION fdw_explain(text);
+DROP FUNCTION fdw_try(text, text);
+DROP SERVER regress_fdw_files CASCADE;
+SELECT dlake.delete(:'base' || '/') IS NOT NULL AS deleted;
