@@ -936,6 +936,7 @@ poll_shard(StreamState *st, ShardState *sh)
 	bool		flush;
 	const char *last_seq = NULL;
 	int			last_sub = 0;
+	TimestampTz request_start;
 
 	if (!ensure_client(st))
 	{
@@ -978,6 +979,7 @@ poll_shard(StreamState *st, ShardState *sh)
 	}
 
 	pgstat_report_activity(STATE_RUNNING, psprintf("GetRecords %s", sh->shard_id));
+	request_start = GetCurrentTimestamp();
 	if (!kinesis_get_records(&st->client, sh->iterator, st->batch_size, &page, &err))
 	{
 		sh->throttles_pending += err.throttles;
@@ -1129,17 +1131,20 @@ poll_shard(StreamState *st, ShardState *sh)
 	}
 	sh->iterator = MemoryContextStrdup(sh->cxt, page.next_iterator);
 
-	/* pacing: ≤ 5 calls/s, 2 MiB/s; poll again soon only while behind */
+	/*
+	 * Pacing, counted from the start of the request: at most 5 calls/s and
+	 * 2 MiB/s per shard while records flow (after X MiB wait X/2 s); an
+	 * empty page means we are at the tip: wait dlake.worker_naptime.
+	 */
+	if (page.nkinesis > 0 || page.millis_behind > 0)
 	{
-		long		wait = MIN_POLL_INTERVAL_MS;
-		long		byte_wait = (long) (page.data_bytes * 1000 / SHARD_BYTES_PER_S);
-		bool		behind = page.nkinesis >= st->batch_size || page.millis_behind > 0;
+		long		wait = Max(MIN_POLL_INTERVAL_MS,
+							   (long) (page.data_bytes * 1000 / SHARD_BYTES_PER_S));
 
-		if (!behind)
-			wait = Max(wait, dlake_worker_naptime_ms);
-		wait = Max(wait, byte_wait);
-		sh->next_poll = TimestampTzPlusMilliseconds(now, wait);
+		sh->next_poll = TimestampTzPlusMilliseconds(request_start, wait);
 	}
+	else
+		sh->next_poll = TimestampTzPlusMilliseconds(now, dlake_worker_naptime_ms);
 	return false;
 }
 
