@@ -10,6 +10,12 @@
 # stack's environment plus DEMO_BUCKET, DEMO_SERVER).  A section whose first
 # lines say "-- requires: dlake.fn1 dlake.fn2" (or "# requires: ..." for .sh)
 # is skipped with a note when one of those functions does not exist yet.
+#
+# DLAKE_DEMO_STORAGE=file keeps the lake in file:// zones under the stack's
+# DLAKE_FILE_ROOT and stops the S3 emulator and its proxy: no S3 at all.
+# Sections get the lake's base location as :lake (psql) / DEMO_LAKE (bash)
+# and the storage kind as :storage / DEMO_STORAGE; a section with the line
+# "-- storage: s3" is skipped in file mode.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -52,6 +58,15 @@ else
 	note "skipped: dlake_fdw is not available in this build yet"
 fi
 
+DEMO_STORAGE=${DLAKE_DEMO_STORAGE:-s3}
+if [ "$DEMO_STORAGE" = file ]; then
+	DEMO_LAKE="file://$DLAKE_FILE_ROOT/lake"
+	step "5. No S3: the lake lives in $DEMO_LAKE (DLAKE_DEMO_STORAGE=file); stopping the S3 emulator and its proxy"
+	bash "$ROOT/scripts/stack.sh" stop-svc s3proxy </dev/null >/dev/null
+	bash "$ROOT/scripts/stack.sh" stop-svc s3rver </dev/null >/dev/null
+	note "s3rver and the S3 proxy are stopped; every lake object below is a file"
+else
+DEMO_LAKE="s3://$DEMO_BUCKET"
 step "5. A bucket, created with the AWS CLI through the signature-checking proxy"
 if AWS_ACCESS_KEY_ID=$DLAKE_TEST_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$DLAKE_TEST_SECRET_ACCESS_KEY \
 	AWS_DEFAULT_REGION=$DLAKE_REGION AWS_EC2_METADATA_DISABLED=true \
@@ -63,6 +78,8 @@ else
 	cat "$DLAKE_STACK_DIR/tmp/mb.err" >&2
 	exit 1
 fi
+fi
+export DEMO_STORAGE DEMO_LAKE
 
 # ---- sections
 ran=()
@@ -73,6 +90,11 @@ for f in "$ROOT"/scripts/demo.d/*; do
 	case "$name" in *.sql|*.sh) ;; *) continue ;; esac
 	title=$(sed -n 's/^\(--\|#\) *title: *//p' "$f" | head -1)
 	step "${title:-$name}"
+	if [ "$DEMO_STORAGE" = file ] && grep -qE '^(--|#) *storage: *s3' "$f"; then
+		note "skipped: needs S3 (DLAKE_DEMO_STORAGE=file)"
+		skipped+=("$name")
+		continue
+	fi
 	need=$(sed -n 's/^\(--\|#\) *requires: *//p' "$f" | head -1)
 	absent=()
 	for fn in $need; do
@@ -88,7 +110,8 @@ for f in "$ROOT"/scripts/demo.d/*; do
 	case "$name" in
 		*.sql)
 			"${PSQL[@]}" -e -v bucket="$DEMO_BUCKET" -v server="$DEMO_SERVER" \
-				-v s3="s3://$DEMO_BUCKET" -v file_root="$DLAKE_FILE_ROOT" -f "$f" ;;
+				-v s3="s3://$DEMO_BUCKET" -v file_root="$DLAKE_FILE_ROOT" \
+				-v lake="$DEMO_LAKE" -v storage="$DEMO_STORAGE" -f "$f" ;;
 		*.sh)
 			DEMO_BUCKET=$DEMO_BUCKET DEMO_SERVER=$DEMO_SERVER bash "$f" ;;
 	esac

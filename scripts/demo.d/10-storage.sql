@@ -1,5 +1,6 @@
 -- title: 6. Objects from SQL: write, list and read back through S3
 -- requires: dlake.write_text dlake.list dlake.read_text
+-- storage: s3
 --
 -- Variables (set by scripts/demo.sh): :bucket, :server, :s3 (s3://bucket),
 -- :file_root (a directory the server may write for file:// locations).
