@@ -11,12 +11,16 @@
 # size and codec (snappy, zstd): dlake.write_file, then a read back with
 # sum/count of every column through dlake.read_file, each in a fresh
 # backend whose VmHWM (peak RSS) is reported; DuckDB does the same with
-# threads=1 in the same run.
+# threads=1 in the same run.  BENCH_CODECS (default "snappy zstd") and
+# BENCH_OPTS (extra writer options as JSON members) narrow or tune a run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${DLAKE_STACK_DIR:-/tmp/dlake-stack}
 . "$DIR/env.sh"
 SIZES=${*:-"1000000 10000000"}
+CODECS=${BENCH_CODECS:-"snappy zstd"}
+# extra writer options, e.g. BENCH_OPTS='"row_group_bytes": "32MB"'
+EXTRA=${BENCH_OPTS:+, $BENCH_OPTS}
 OUT="$DLAKE_FILE_ROOT/format_bench"
 LOCAL=$(mktemp -d /tmp/dlake-format-bench.XXXXXX)
 trap 'rm -rf "$LOCAL"' EXIT
@@ -56,9 +60,9 @@ psql -X -q -At -c "SELECT dlake.delete('file://$OUT/') >= 0" >/dev/null
 printf '%-9s %-6s %-7s %12s %12s %10s %10s %12s %12s %8s %10s %10s\n' \
 	rows codec engine write_rows/s read_rows/s write_s read_s file_bytes size_vs_duck ratio_w peak_w_MB peak_r_MB
 for n in $SIZES; do
-	for codec in snappy zstd; do
+	for codec in $CODECS; do
 		f="file://$OUT/bench_${n}_${codec}.parquet"
-		read -r ws wpeak < <(pg_run "SELECT dlake.write_file(\$q\$$(query "$n")\$q\$, '$f', 'parquet', '{\"compression\": \"$codec\"}') \\g /dev/null")
+		read -r ws wpeak < <(pg_run "SELECT dlake.write_file(\$q\$$(query "$n")\$q\$, '$f', 'parquet', '{\"compression\": \"$codec\"$EXTRA}') \\g /dev/null")
 		read -r rs rpeak < <(pg_run "SELECT count(*), sum(id), sum(f), count(s), max(ts), sum(n) FROM dlake.read_file('$f') AS t(id int8, f float8, s text, ts timestamptz, n numeric(12,2)) \\g /dev/null")
 		size=$(psql -X -At -c "SELECT size FROM dlake.stat('$f')")
 		read -r dws drs < <(node_duck "$n" "$codec" "$LOCAL/duck_${n}_${codec}.parquet")
