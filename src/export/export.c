@@ -62,6 +62,7 @@
 #include "storage/storage.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
@@ -267,6 +268,7 @@ typedef struct ExportSpec
 	bool		manifest;
 	bool		success_marker;
 	bool		fail_after_upload;	/* test hook: keep files, then ERROR */
+	bool		sort_if_needed; /* restart sorted when rows are not grouped */
 	char	   *name_prefix;	/* set by the caller or "part-<run>" */
 } ExportSpec;
 
@@ -278,7 +280,7 @@ typedef struct PartWriter
 	DlakeWriteStream *ws;		/* open file or NULL */
 	DlakeFormatWriter *fw;
 	DlakeLocation *loc;
-	uint64		last_used;
+	bool		seen;			/* got rows before */
 	dlist_node	node;			/* in the open list */
 } PartWriter;
 
@@ -316,6 +318,14 @@ typedef struct ExportState
 	const char *ext;
 	int64		run_id;
 	TimestampTz last_progress;
+	/* grouping detection and the same-partition-as-before fast path */
+	bool		clustered;		/* no partition reappeared after another */
+	bool		can_restart;	/* may restart sorted (once) */
+	bool		restart;		/* set when a restart is needed */
+	PartWriter *last_pw;		/* writer of the previous row */
+	Datum	   *prev_values;	/* its partition values (in prevcxt) */
+	bool	   *prev_nulls;
+	MemoryContext prevcxt;
 } ExportState;
 
 static uint32
@@ -358,10 +368,15 @@ writer_close_file(ExportState *es, PartWriter *pw)
 	bool		first = true;
 	MemoryContext old = MemoryContextSwitchTo(es->cxt);
 
+	/*
+	 * Register the file for deletion at abort before completing it: a
+	 * cancel that interrupts the final PUT / CompleteMultipartUpload may
+	 * leave an object the server finished although we saw an error.
+	 */
+	cleanup_add(es->cleanup, pw->loc);
 	format_writer_close(pw->fw);
 	stats = format_writer_column_stats(pw->fw);
 	storage_write_close(pw->ws, &info);
-	cleanup_add(es->cleanup, pw->loc);
 
 	f = palloc0(sizeof(ExportFile));
 	f->uri = pstrdup(pw->loc->uri);
@@ -415,6 +430,12 @@ writer_open_file(ExportState *es, PartWriter *pw)
 	MemoryContext old = MemoryContextSwitchTo(es->cxt);
 	char	   *rel;
 
+	if (es->nopen >= es->spec->max_open && !es->clustered && es->can_restart)
+	{
+		es->restart = true;
+		MemoryContextSwitchTo(old);
+		return;
+	}
 	if (es->nopen >= es->spec->max_open)
 	{
 		/* evict the least recently used writer (head of the list) */
@@ -440,6 +461,25 @@ writer_for_row(ExportState *es, Datum *values, bool *nulls)
 	PartWriter *pw;
 	bool		found;
 	char	   *keyp;
+
+	if (es->last_pw != NULL)
+	{
+		bool		same = true;
+
+		for (int i = 0; i < es->npart && same; i++)
+		{
+			int			a = es->part_att[i];
+			Form_pg_attribute att = TupleDescAttr(es->qdesc, a);
+
+			if (nulls[a] != es->prev_nulls[i])
+				same = false;
+			else if (!nulls[a] &&
+					 !datumIsEqual(values[a], es->prev_values[i], att->attbyval, att->attlen))
+				same = false;
+		}
+		if (same)
+			return es->last_pw;
+	}
 
 	if (es->npart == 0)
 		keyp = "";
@@ -486,8 +526,30 @@ writer_for_row(ExportState *es, Datum *values, bool *nulls)
 		pw->json = js.data;
 		pw->ws = NULL;
 		pw->fw = NULL;
+		pw->seen = false;
 		MemoryContextSwitchTo(old);
 	}
+	if (pw->seen)
+		es->clustered = false;	/* this partition came back */
+	pw->seen = true;
+
+	/* remember the partition values of this row */
+	MemoryContextReset(es->prevcxt);
+	{
+		MemoryContext old = MemoryContextSwitchTo(es->prevcxt);
+
+		for (int i = 0; i < es->npart; i++)
+		{
+			int			a = es->part_att[i];
+			Form_pg_attribute att = TupleDescAttr(es->qdesc, a);
+
+			es->prev_nulls[i] = nulls[a];
+			es->prev_values[i] = nulls[a] ? (Datum) 0 :
+				datumCopy(values[a], att->attbyval, att->attlen);
+		}
+		MemoryContextSwitchTo(old);
+	}
+	es->last_pw = pw;
 	return pw;
 }
 
@@ -688,18 +750,19 @@ export_write_markers(ExportState *es)
 							 f->bytes, f->rows, f->part_json);
 		}
 		appendStringInfoString(&m, "\n]}\n");
+		cleanup_add(es->cleanup, loc);
 		ws = storage_write_open(es->cleanup->st, loc);
 		storage_write(ws, m.data, m.len);
 		storage_write_close(ws, &info);
-		cleanup_add(es->cleanup, loc);
 	}
 	if (es->spec->success_marker)
 	{
 		DlakeLocation *loc = dlake_location_child(es->root, "_SUCCESS");
-		DlakeWriteStream *ws = storage_write_open(es->cleanup->st, loc);
+		DlakeWriteStream *ws;
 
-		storage_write_close(ws, NULL);
 		cleanup_add(es->cleanup, loc);
+		ws = storage_write_open(es->cleanup->st, loc);
+		storage_write_close(ws, NULL);
 	}
 }
 
@@ -779,6 +842,26 @@ export_start_run(ExportSpec *spec, const char *status)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+static Portal
+export_open_cursor(const char *query)
+{
+	SPIPlanPtr	plan;
+	Portal		portal;
+
+	plan = SPI_prepare_cursor(query, 0, NULL, CURSOR_OPT_NO_SCROLL);
+	if (plan == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("could not prepare the query of the export: %s",
+						SPI_result_code_string(SPI_result))));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
+	if (portal->tupDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the query of the export must return rows")));
+	return portal;
+}
+
 /*
  * export_run runs spec->query and writes its rows; SPI must be connected.
  * Returns the state (files, totals) for the caller's result set.
@@ -787,7 +870,6 @@ static ExportState *
 export_run(ExportSpec *spec, int64 run_id)
 {
 	ExportState *es = palloc0(sizeof(ExportState));
-	SPIPlanPtr	plan;
 	Portal		portal;
 	HASHCTL		ctl;
 	Datum	   *values;
@@ -819,19 +901,11 @@ export_run(ExportSpec *spec, int64 run_id)
 	es->cleanup = cleanup_create(spec->server, es->root);
 	es->ext = dlake_format_extension(spec->fopts.format, spec->fopts.compression);
 
-	plan = SPI_prepare_cursor(spec->query, 0, NULL, CURSOR_OPT_NO_SCROLL);
-	if (plan == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_SYNTAX_ERROR),
-				 errmsg("could not prepare the query of the export: %s",
-						SPI_result_code_string(SPI_result))));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, false);
-	if (portal->tupDesc == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the query of the export must return rows")));
+	portal = export_open_cursor(spec->query);
 	es->qdesc = CreateTupleDescCopy(portal->tupDesc);
 	export_setup_columns(es);
+	es->clustered = true;
+	es->can_restart = es->npart > 0 && spec->sort_if_needed;
 
 	/* row groups of many open Parquet writers share a budget */
 	if (spec->fopts.format == DLAKE_FORMAT_PARQUET && spec->max_open > 1)
@@ -845,86 +919,150 @@ export_run(ExportSpec *spec, int64 run_id)
 		spec->fopts.row_group_bytes > spec->max_file_size)
 		spec->fopts.row_group_bytes = Max(spec->max_file_size / 2, 64 * 1024);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(char *);
-	ctl.entrysize = sizeof(PartWriter);
-	ctl.hash = str_ptr_hash;
-	ctl.match = str_ptr_match;
-	ctl.hcxt = es->cxt;
-	es->writers = hash_create("dlake export writers", 64, &ctl,
-							  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	dlist_init(&es->open);
-
 	values = palloc(sizeof(Datum) * Max(es->qdesc->natts, 1));
 	nulls = palloc(sizeof(bool) * Max(es->qdesc->natts, 1));
 	fvalues = palloc(sizeof(Datum) * es->fdesc->natts);
 	fnulls = palloc(sizeof(bool) * es->fdesc->natts);
+	es->prev_values = palloc(sizeof(Datum) * Max(es->npart, 1));
+	es->prev_nulls = palloc(sizeof(bool) * Max(es->npart, 1));
+	es->prevcxt = AllocSetContextCreate(CurrentMemoryContext, "dlake export previous row",
+										ALLOCSET_SMALL_SIZES);
 
-	PG_TRY();
+	for (;;)
 	{
-		for (;;)
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(PartWriter);
+		ctl.hash = str_ptr_hash;
+		ctl.match = str_ptr_match;
+		ctl.hcxt = es->cxt;
+		es->writers = hash_create("dlake export writers", 64, &ctl,
+								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		dlist_init(&es->open);
+
+		PG_TRY();
 		{
-			MemoryContext old;
-
-			SPI_cursor_fetch(portal, true, EXPORT_BATCH_ROWS);
-			if (SPI_processed == 0)
-				break;
-			old = MemoryContextSwitchTo(batchcxt);
-			for (uint64 i = 0; i < SPI_processed; i++)
+			while (!es->restart)
 			{
-				PartWriter *pw;
+				MemoryContext old;
 
-				heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-								  values, nulls);
-				pw = writer_for_row(es, values, nulls);
-				if (pw->fw == NULL)
-					writer_open_file(es, pw);
-				else if (dlist_tail_element(PartWriter, node, &es->open) != pw)
+				SPI_cursor_fetch(portal, true, EXPORT_BATCH_ROWS);
+				if (SPI_processed == 0)
+					break;
+				old = MemoryContextSwitchTo(batchcxt);
+				for (uint64 i = 0; i < SPI_processed; i++)
 				{
-					dlist_delete(&pw->node);
-					dlist_push_tail(&es->open, &pw->node);
+					PartWriter *pw;
+
+					heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+									  values, nulls);
+					pw = writer_for_row(es, values, nulls);
+					if (pw->fw == NULL)
+					{
+						writer_open_file(es, pw);
+						if (es->restart)
+							break;
+					}
+					else if (dlist_tail_element(PartWriter, node, &es->open) != pw)
+					{
+						dlist_delete(&pw->node);
+						dlist_push_tail(&es->open, &pw->node);
+					}
+					for (int c = 0; c < es->fdesc->natts; c++)
+					{
+						fvalues[c] = values[es->file_att[c]];
+						fnulls[c] = nulls[es->file_att[c]];
+					}
+					format_writer_append(pw->fw, fvalues, fnulls);
+					es->rows++;
+					if (spec->max_file_size > 0 &&
+						format_writer_estimated_size(pw->fw) >= spec->max_file_size)
+						writer_close_file(es, pw);
 				}
-				pw->last_used = ++es->clock;
-				for (int c = 0; c < es->fdesc->natts; c++)
-				{
-					fvalues[c] = values[es->file_att[c]];
-					fnulls[c] = nulls[es->file_att[c]];
-				}
-				format_writer_append(pw->fw, fvalues, fnulls);
-				es->rows++;
-				if (spec->max_file_size > 0 &&
-					format_writer_estimated_size(pw->fw) >= spec->max_file_size)
-					writer_close_file(es, pw);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batchcxt);
+				SPI_freetuptable(SPI_tuptable);
+				CHECK_FOR_INTERRUPTS();
+				export_progress(es, false);
 			}
-			MemoryContextSwitchTo(old);
-			MemoryContextReset(batchcxt);
-			SPI_freetuptable(SPI_tuptable);
-			CHECK_FOR_INTERRUPTS();
-			export_progress(es, false);
+
+			if (!es->restart)
+			{
+				SPI_cursor_close(portal);
+				/* complete every open file, oldest first */
+				while (!dlist_is_empty(&es->open))
+				{
+					CHECK_FOR_INTERRUPTS();
+					writer_close_file(es, dlist_head_element(PartWriter, node, &es->open));
+				}
+			}
+		}
+		PG_CATCH();
+		{
+			/* discard open uploads now; completed files go at abort */
+			dlist_mutable_iter it;
+
+			dlist_foreach_modify(it, &es->open)
+			{
+				PartWriter *pw = dlist_container(PartWriter, node, it.cur);
+
+				storage_write_abort(pw->ws);
+			}
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+
+		if (!es->restart)
+			break;
+
+		/*
+		 * More partitions than max_open_files and rows not grouped by
+		 * partition: rather than closing and reopening files for ever,
+		 * throw away what this attempt wrote and read the query again
+		 * sorted by the partition columns (an external sort, memory
+		 * bounded by work_mem).
+		 */
+		ereport(DEBUG1,
+				(errmsg("dlake export run " INT64_FORMAT ": rows are not grouped by partition; "
+						"restarting with the query sorted by the partition columns", run_id)));
+		{
+			dlist_mutable_iter it;
+
+			dlist_foreach_modify(it, &es->open)
+			{
+				PartWriter *pw = dlist_container(PartWriter, node, it.cur);
+
+				storage_write_abort(pw->ws);
+			}
 		}
 		SPI_cursor_close(portal);
-
-		/* complete every open file, oldest first */
-		while (!dlist_is_empty(&es->open))
+		if (es->cleanup->locs != NIL)
 		{
-			CHECK_FOR_INTERRUPTS();
-			writer_close_file(es, dlist_head_element(PartWriter, node, &es->open));
+			storage_delete(es->cleanup->st, es->cleanup->locs);
+			es->cleanup->locs = NIL;
+		}
+		MemoryContextReset(batchcxt);
+		MemoryContextReset(es->cxt);
+		MemoryContextReset(es->prevcxt);
+		es->files = NIL;
+		es->rows = 0;
+		es->bytes = 0;
+		es->nopen = 0;
+		es->nfiles_started = 0;
+		es->last_pw = NULL;
+		es->restart = false;
+		es->can_restart = false;
+		es->clustered = true;
+		{
+			StringInfoData sq;
+
+			initStringInfo(&sq);
+			appendStringInfo(&sq, "SELECT * FROM (%s\n) dlake_q ORDER BY ", spec->query);
+			for (int i = 0; i < es->npart; i++)
+				appendStringInfo(&sq, "%s%s", i ? ", " : "", quote_identifier(es->part_name[i]));
+			portal = export_open_cursor(sq.data);
 		}
 	}
-	PG_CATCH();
-	{
-		/* discard open uploads now; completed files go at abort */
-		dlist_mutable_iter it;
-
-		dlist_foreach_modify(it, &es->open)
-		{
-			PartWriter *pw = dlist_container(PartWriter, node, it.cur);
-
-			storage_write_abort(pw->ws);
-		}
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
 
 	export_write_markers(es);
 	if (spec->overwrite)
@@ -1026,6 +1164,7 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 		DefElem    *d = lfirst(lc);
 
 		if (pg_strcasecmp(d->defname, "success_marker") != 0 &&
+			pg_strcasecmp(d->defname, "sort") != 0 &&
 			pg_strcasecmp(d->defname, "fail_after_upload") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1034,6 +1173,9 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 	}
 	if (json_extra(extra, "success_marker"))
 		spec->success_marker = parse_bool_option("success_marker", json_extra(extra, "success_marker"));
+	spec->sort_if_needed = true;
+	if (json_extra(extra, "sort"))
+		spec->sort_if_needed = parse_bool_option("sort", json_extra(extra, "sort"));
 	if (json_extra(extra, "fail_after_upload"))
 		spec->fail_after_upload = parse_bool_option("fail_after_upload", json_extra(extra, "fail_after_upload"));
 
@@ -1105,8 +1247,8 @@ dlake_export(PG_FUNCTION_ARGS)
 				 errmsg("injected failure after upload (fail_after_upload)")));
 	}
 	export_record(es);
+	export_emit(fcinfo, es);	/* before SPI_finish frees es */
 	SPI_finish();
-	export_emit(fcinfo, es);
 	return (Datum) 0;
 }
 
@@ -1336,7 +1478,7 @@ dlake_export_table(PG_FUNCTION_ARGS)
 								  7, stypes, sargs, snulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not update dlake.export_state");
 	}
+	export_emit(fcinfo, es);	/* before SPI_finish frees es */
 	SPI_finish();
-	export_emit(fcinfo, es);
 	return (Datum) 0;
 }
