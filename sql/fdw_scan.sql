@@ -4,6 +4,7 @@
 \getenv root DLAKE_FILE_ROOT
 \set base 'file://' :root '/regress_fdw'
 \set tloc :base '/t/'
+\set eloc :base '/e/'
 SET client_min_messages = warning;
 CREATE SERVER regress_fdw_files FOREIGN DATA WRAPPER dlake_fdw;
 RESET client_min_messages;
@@ -84,6 +85,20 @@ SELECT * FROM fdw_explain($$SELECT id FROM ft WHERE id = 77$$);
 SELECT * FROM fdw_explain($$SELECT id FROM ft WHERE day < current_date AND id > 195$$);
 SELECT id, v, k, day, regexp_replace(_path, '.*/regress_fdw/', '') AS path, _size > 0 AS sized
   FROM ft WHERE id IN (1, 77, 205) ORDER BY id;
+
+-- dlake.export records its files in dlake.files: planning uses the
+-- catalog (no listing) and prunes files by their column min/max too
+CREATE TABLE fdw_src AS
+  SELECT g AS id, g * 2 AS v, date '2024-02-01' + (g - 1) / 25 AS day FROM generate_series(1, 100) g;
+SELECT count(*) FROM dlake.export('SELECT * FROM fdw_src', :'base' || '/e/', 'parquet', ARRAY['day']);
+CREATE FOREIGN TABLE fte (id int, v int, day date) SERVER regress_fdw_files
+  OPTIONS (location :'eloc', partition_by 'day');
+SELECT * FROM fdw_explain($$SELECT * FROM fte WHERE id = 30$$);
+SELECT * FROM fdw_explain($$SELECT count(*) FROM fte WHERE day >= '2024-02-03'$$);
+SELECT count(*), sum(v), min(day), max(day) FROM fte;
+ALTER FOREIGN TABLE fte OPTIONS (ADD catalog 'false');
+SELECT * FROM fdw_explain($$SELECT * FROM fte WHERE id = 30$$);
+DROP TABLE fdw_src;
 
 -- column_name maps a column to another name in the files
 CREATE FOREIGN TABLE ft_map (ident int OPTIONS (column_name 'id'), k text, day date)

@@ -64,6 +64,7 @@ typedef struct ListingEntry
 {
 	Oid			relid;
 	Oid			userid;
+	bool		from_catalog;	/* planned from dlake.files */
 	List	   *files;			/* DlakeFdwFile *, in listing_cxt */
 } ListingEntry;
 
@@ -78,7 +79,7 @@ static LocalTransactionId listing_lxid = InvalidLocalTransactionId;
  * next statement that needs one.
  */
 static List *
-get_files(DlakeFdwTable *t, DlakeStorage *st)
+get_files(DlakeFdwTable *t, DlakeStorage *st, bool *from_catalog)
 {
 	TimestampTz now = GetCurrentStatementStartTimestamp();
 	ListCell   *lc;
@@ -99,7 +100,10 @@ get_files(DlakeFdwTable *t, DlakeStorage *st)
 	{
 		e = (ListingEntry *) lfirst(lc);
 		if (e->relid == t->relid && e->userid == GetUserId())
+		{
+			*from_catalog = e->from_catalog;
 			return e->files;
+		}
 	}
 
 	old = MemoryContextSwitchTo(listing_cxt);
@@ -108,7 +112,9 @@ get_files(DlakeFdwTable *t, DlakeStorage *st)
 		e = palloc0(sizeof(ListingEntry));
 		e->relid = t->relid;
 		e->userid = GetUserId();
-		e->files = dlake_fdw_list_files(t, st ? st : dlake_fdw_storage(t));
+		e->files = dlake_fdw_catalog_files(t, &e->from_catalog);
+		if (!e->from_catalog)
+			e->files = dlake_fdw_list_files(t, st ? st : dlake_fdw_storage(t));
 		listing_entries = lappend(listing_entries, e);
 	}
 	PG_CATCH();
@@ -122,6 +128,7 @@ get_files(DlakeFdwTable *t, DlakeStorage *st)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
+	*from_catalog = e->from_catalog;
 	return e->files;
 }
 
@@ -134,9 +141,11 @@ prune_files(DlakeFdwTable *t, TupleDesc td, Index varno, List *files, List *qual
 {
 	List	   *out = NIL;
 	ListCell   *lc;
+	Bitmapset  *qual_attrs = NULL;
 
-	if (t->npart == 0 || quals == NIL)
+	if (quals == NIL)
 		return list_copy(files);
+	pull_varattnos((Node *) quals, varno, &qual_attrs);
 	foreach(lc, files)
 	{
 		DlakeFdwFile *f = (DlakeFdwFile *) lfirst(lc);
@@ -147,6 +156,10 @@ prune_files(DlakeFdwTable *t, TupleDesc td, Index varno, List *files, List *qual
 		 * weak refutation suffices: "date IS NULL" prunes "date = x".
 		 */
 		if (cons != NIL && predicate_refuted_by(cons, quals, true))
+			continue;
+		/* column statistics of the catalog: strong refutation (NULLs) */
+		cons = dlake_fdw_file_stats_constraints(t, td, varno, f, qual_attrs);
+		if (cons != NIL && predicate_refuted_by(cons, quals, false))
 			continue;
 		out = lappend(out, f);
 	}
@@ -164,6 +177,7 @@ typedef struct DlakePlanState
 	int			nmatched;		/* after plan-time pruning */
 	int64		bytes;			/* of the matched files */
 	double		full_width;		/* bytes of a whole row */
+	bool		from_catalog;
 } DlakePlanState;
 
 /* average width of a whole row of the table */
@@ -214,7 +228,7 @@ dlake_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	table_close(rel, NoLock);
 	ps->full_width = full_row_width(td);
 
-	files = get_files(ps->t, NULL);
+	files = get_files(ps->t, NULL, &ps->from_catalog);
 	quals = extract_actual_clauses(baserel->baserestrictinfo, false);
 	/* fold stable functions and bound params for the estimate */
 	quals = (List *) estimate_expression_value(root, (Node *) quals);
@@ -227,6 +241,11 @@ dlake_get_rel_size(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 		double		per_row = ps->full_width;
 
 		ps->bytes += f->size;
+		if (f->rows >= 0)
+		{
+			tuples += f->rows;
+			continue;
+		}
 		if (file_is_parquet(ps->t, f->uri))
 			per_row = Max(per_row / DLAKE_PARQUET_RATIO, 1);
 		else
@@ -331,6 +350,7 @@ typedef struct DlakeScanState
 	DlakeFdwFile **files;		/* selected files */
 	int			nfiles;
 	int			nlisted;
+	bool		from_catalog;
 	int			cur;			/* next file to open */
 	DlakeFdwFile *curfile;
 	DlakeFormatReader *r;
@@ -397,7 +417,7 @@ dlake_begin_scan(ForeignScanState *node, int eflags)
 	s->quals = (List *) estimate_expression_value(&root, (Node *) copyObject(plan->scan.plan.qual));
 	pull_varattnos((Node *) s->quals, s->varno, &s->qual_attrs);
 
-	files = get_files(s->t, NULL);
+	files = get_files(s->t, NULL, &s->from_catalog);
 	matched = prune_files(s->t, s->td, s->varno, files, s->quals);
 	s->nlisted = list_length(files);
 	s->nfiles = list_length(matched);
@@ -676,6 +696,7 @@ dlake_explain(ForeignScanState *node, ExplainState *es)
 	int64		bytes = 0;
 
 	ExplainPropertyText("Location", s->t->location, es);
+	ExplainPropertyText("Files From", s->from_catalog ? "dlake.files" : "listing", es);
 	if (es->format == EXPLAIN_FORMAT_TEXT)
 		ExplainPropertyText("Files",
 							psprintf("%d matched, %d pruned", s->nfiles, s->nlisted - s->nfiles),

@@ -24,6 +24,7 @@
 #include "postgres.h"
 
 #include "access/tupdesc.h"
+#include "nodes/bitmapset.h"
 #include "format/format.h"
 #include "nodes/pg_list.h"
 #include "storage/storage.h"
@@ -49,6 +50,8 @@ typedef struct DlakeFdwTable
 	char	  **file_names;		/* per attribute: name in the files (the
 								 * column_name option or attname), NULL for
 								 * dropped, partition and pseudo columns */
+	int			natts;
+	bool		use_catalog;	/* catalog option: plan from dlake.files */
 } DlakeFdwTable;
 
 /* one data file of a table, with its partition values as text */
@@ -58,12 +61,21 @@ typedef struct DlakeFdwFile
 	char	   *key;
 	int64		size;
 	char	  **part_text;		/* npart entries, NULL = SQL NULL */
+	/* from the dlake.files catalog only (else rows -1, arrays NULL) */
+	int64		rows;
+	char	  **col_min;		/* per attribute: min as text, or NULL */
+	char	  **col_max;
+	int64	   *col_nulls;		/* per attribute: null count, -1 unknown */
 } DlakeFdwFile;
 
 /* plan.c */
 extern DlakeFdwTable *dlake_fdw_table_get(Oid relid);
 extern DlakeStorage *dlake_fdw_storage(DlakeFdwTable *t);
 extern List *dlake_fdw_list_files(DlakeFdwTable *t, DlakeStorage *st);
+extern List *dlake_fdw_catalog_files(DlakeFdwTable *t, bool *covered);
+extern List *dlake_fdw_file_stats_constraints(DlakeFdwTable *t, TupleDesc td,
+											  Index varno, DlakeFdwFile *f,
+											  Bitmapset *qual_attrs);
 extern bool dlake_fdw_is_marker(const char *name);
 extern bool dlake_fdw_parse_hive_segment(const char *seg, char **key, char **value);
 extern Datum dlake_fdw_part_datum(DlakeFdwTable *t, TupleDesc td, int i,

@@ -63,6 +63,7 @@ const DlakeOption dlake_fdw_options[] = {
 	{"escape", ForeignTableRelationId, DLAKE_OPT_STRING},
 	{"null", ForeignTableRelationId, DLAKE_OPT_STRING},
 	{"missing_columns", ForeignTableRelationId, DLAKE_OPT_STRING},
+	{"catalog", ForeignTableRelationId, DLAKE_OPT_BOOL},
 
 	/* column */
 	{"column_name", AttributeRelationId, DLAKE_OPT_STRING},

@@ -23,7 +23,13 @@
 
 #include "access/htup_details.h"
 #include "access/stratnum.h"
+#include "access/sysattr.h"
+#include "utils/array.h"
 #include "access/table.h"
+#include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
@@ -43,7 +49,7 @@
 
 /* options of a foreign table that are not format options */
 static const char *const table_own_options[] = {
-	"location", "partition_by", "missing_columns", NULL
+	"location", "partition_by", "missing_columns", "catalog", NULL
 };
 
 static bool
@@ -169,9 +175,16 @@ dlake_fdw_table_get(Oid relid)
 
 	s = dlake_option_get(ft->options, "missing_columns");
 	t->missing_error = (s && pg_strcasecmp(s, "error") == 0);
+	s = dlake_option_get(ft->options, "catalog");
+	t->use_catalog = true;
+	if (s && !parse_bool(s, &t->use_catalog))
+		t->use_catalog = true;
+	if (t->glob)
+		t->use_catalog = false;
 
 	rel = table_open(relid, AccessShareLock);
 	td = RelationGetDescr(rel);
+	t->natts = td->natts;
 	t->file_names = palloc0(sizeof(char *) * Max(td->natts, 1));
 	for (int i = 0; i < td->natts; i++)
 	{
@@ -379,6 +392,7 @@ dlake_fdw_list_files(DlakeFdwTable *t, DlakeStorage *st)
 			continue;
 
 		f = palloc0(sizeof(DlakeFdwFile));
+		f->rows = -1;
 		f->uri = o->uri;
 		f->key = o->key;
 		f->size = o->size;
@@ -498,5 +512,164 @@ dlake_fdw_range_constraints(Form_pg_attribute att, Index varno, Datum min, Datum
 	}
 	if (null_count == 0)
 		out = lappend(out, make_nulltest(att, varno, IS_NOT_NULL));
+	return out;
+}
+
+/*
+ * dlake_fdw_catalog_files: the table's files from dlake.files (written by
+ * dlake.export), with rows and per-column min/max/null counts, when the
+ * catalog has files for exactly the table's location and the current
+ * user may read it.  *covered is false (and NIL returned) otherwise, and
+ * the caller lists the location instead.
+ */
+List *
+dlake_fdw_catalog_files(DlakeFdwTable *t, bool *covered)
+{
+	Oid			nsp = get_namespace_oid("dlake", true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("files", nsp) : InvalidOid;
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *out = NIL;
+	char	   *loc;
+	size_t		len;
+	Datum	   *keys;
+	Datum	   *cols;
+	Datum		args[3];
+	Oid			argtypes[3] = {TEXTOID, TEXTARRAYOID, TEXTARRAYOID};
+	int			ncols = 0;
+
+	*covered = false;
+	if (!t->use_catalog || !OidIsValid(relid) ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NIL;
+
+	loc = pstrdup(t->loc->uri);
+	len = strlen(loc);
+	while (len > 0 && loc[len - 1] == '/')
+		loc[--len] = '\0';
+	keys = palloc(sizeof(Datum) * Max(t->npart, 1));
+	for (int i = 0; i < t->npart; i++)
+		keys[i] = CStringGetTextDatum(t->part_keys[i]);
+	cols = palloc(sizeof(Datum) * Max(t->natts, 1));
+	for (int i = 0; i < t->natts; i++)
+		cols[i] = CStringGetTextDatum(t->file_names[i] ? t->file_names[i] : "");
+	ncols = t->natts;
+	args[0] = CStringGetTextDatum(loc);
+	args[1] = PointerGetDatum(construct_array(keys, t->npart, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(cols, ncols, TEXTOID, -1, false, TYPALIGN_INT));
+
+	SPI_connect();
+	if (SPI_execute_with_args(
+			"SELECT f.path, f.bytes, f.rows,"
+			" ARRAY(SELECT f.partition->>k FROM unnest($2::text[]) WITH ORDINALITY u(k, o) ORDER BY o),"
+			" ARRAY(SELECT f.column_stats->c->>'min' FROM unnest($3::text[]) WITH ORDINALITY u(c, o) ORDER BY o),"
+			" ARRAY(SELECT f.column_stats->c->>'max' FROM unnest($3::text[]) WITH ORDINALITY u(c, o) ORDER BY o),"
+			" ARRAY(SELECT coalesce((f.column_stats->c->>'null_count')::bigint, -1) FROM unnest($3::text[]) WITH ORDINALITY u(c, o) ORDER BY o)"
+			" FROM dlake.files f WHERE rtrim(f.location, '/') = $1 ORDER BY f.path",
+			3, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read dlake.files");
+	if (SPI_processed > 0)
+	{
+		MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	td = SPI_tuptable->tupdesc;
+			DlakeFdwFile *f = palloc0(sizeof(DlakeFdwFile));
+			bool		isnull;
+			Datum	   *elems;
+			bool	   *enulls;
+			int			n;
+			DlakeLocation *floc;
+
+			f->uri = TextDatumGetCString(SPI_getbinval(tup, td, 1, &isnull));
+			floc = dlake_location_parse_or_error(f->uri);
+			f->key = floc->key;
+			f->size = DatumGetInt64(SPI_getbinval(tup, td, 2, &isnull));
+			f->rows = DatumGetInt64(SPI_getbinval(tup, td, 3, &isnull));
+			f->part_text = palloc0(sizeof(char *) * Max(t->npart, 1));
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 4, &isnull)),
+							  TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+			for (int i = 0; i < n && i < t->npart; i++)
+				f->part_text[i] = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
+			f->col_min = palloc0(sizeof(char *) * Max(ncols, 1));
+			f->col_max = palloc0(sizeof(char *) * Max(ncols, 1));
+			f->col_nulls = palloc0(sizeof(int64) * Max(ncols, 1));
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 5, &isnull)),
+							  TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+			for (int i = 0; i < n && i < ncols; i++)
+				f->col_min[i] = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 6, &isnull)),
+							  TEXTOID, -1, false, TYPALIGN_INT, &elems, &enulls, &n);
+			for (int i = 0; i < n && i < ncols; i++)
+				f->col_max[i] = enulls[i] ? NULL : TextDatumGetCString(elems[i]);
+			deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, td, 7, &isnull)),
+							  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &enulls, &n);
+			for (int i = 0; i < n && i < ncols; i++)
+				f->col_nulls[i] = enulls[i] ? -1 : DatumGetInt64(elems[i]);
+			out = lappend(out, f);
+		}
+		MemoryContextSwitchTo(spicxt);
+		*covered = true;
+	}
+	SPI_finish();
+	return out;
+}
+
+/*
+ * dlake_fdw_file_stats_constraints: what the catalog's per-file column
+ * statistics imply (min <= col <= max, no NULLs), for the columns in
+ * qual_attrs.  A value that does not convert to the column's type is
+ * ignored (no constraint rather than an error).
+ */
+List *
+dlake_fdw_file_stats_constraints(DlakeFdwTable *t, TupleDesc td, Index varno,
+								 DlakeFdwFile *f, Bitmapset *qual_attrs)
+{
+	List	   *out = NIL;
+
+	if (f->col_min == NULL)
+		return NIL;
+	for (int i = 0; i < td->natts && i < t->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(td, i);
+		Oid			infn,
+					ioparam;
+		Datum		min = 0,
+					max = 0;
+		bool		has = false;
+
+		if (t->file_names[i] == NULL ||
+			!bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, qual_attrs))
+			continue;
+		if (f->col_min[i] && f->col_max[i])
+		{
+			MemoryContext cur = CurrentMemoryContext;
+
+			getTypeInputInfo(att->atttypid, &infn, &ioparam);
+			PG_TRY();
+			{
+				min = OidInputFunctionCall(infn, f->col_min[i], ioparam, att->atttypmod);
+				max = OidInputFunctionCall(infn, f->col_max[i], ioparam, att->atttypmod);
+				has = true;
+			}
+			PG_CATCH();
+			{
+				/* only data-type errors are expected here; rethrow others */
+				ErrorData  *ed;
+
+				MemoryContextSwitchTo(cur);
+				ed = CopyErrorData();
+				if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+					PG_RE_THROW();
+				FlushErrorState();
+				FreeErrorData(ed);
+				has = false;
+			}
+			PG_END_TRY();
+		}
+		out = list_concat(out, dlake_fdw_range_constraints(att, varno, min, max, has,
+														   f->col_nulls[i], f->rows));
+	}
 	return out;
 }
