@@ -376,6 +376,25 @@ pqglue_value_datum(const ParquetColumnDesc *col, const ParquetValue *v,
 			{
 				char		buf[200];
 
+				/* fast path: DECIMAL on INT32/INT64 with the natural typmod */
+				if (lt->kind == PARQUET_LT_DECIMAL && lt->scale >= 0 && lt->scale <= 18 &&
+					(col->type == PARQUET_INT32 || col->type == PARQUET_INT64) &&
+					typmod == ((lt->precision << 16) | lt->scale) + VARHDRSZ)
+				{
+					int64		unscaled = col->type == PARQUET_INT32 ? v->v.i32 : v->v.i64;
+					int64		limit = 1;
+
+					for (int k = 0; k < lt->precision && k < 18; k++)
+						limit *= 10;
+					if (lt->precision <= 18 && (unscaled >= limit || unscaled <= -limit))
+						ereport(ERROR,
+								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+								 errmsg("DECIMAL(%d,%d) value " INT64_FORMAT " exceeds its precision",
+										lt->precision, lt->scale, unscaled)));
+					if (lt->scale == 0)
+						return NumericGetDatum(int64_to_numeric(unscaled));
+					return NumericGetDatum(int64_div_fast_to_numeric(unscaled, lt->scale));
+				}
 				if (lt->kind == PARQUET_LT_INTEGER && !lt->is_signed)
 					snprintf(buf, sizeof(buf), UINT64_FORMAT, (uint64) v->v.i64);
 				else if (lt->kind == PARQUET_LT_DECIMAL)
