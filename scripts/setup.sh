@@ -34,6 +34,7 @@ APT_PACKAGES=(
 	libxml2-dev
 	awscli
 	openjdk-17-jre-headless
+	openjdk-17-jdk-headless
 	libpostgresql-jdbc-java
 	clang
 	libclang-rt-14-dev
