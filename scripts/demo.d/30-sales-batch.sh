@@ -35,7 +35,8 @@ if [ "$DEMO_STORAGE" = file ]; then
 	note "copying 7 daily files into $raw/sales/"
 	mkdir -p "$dir"
 	cp -r "$work/sales" "$dir/"
-	chown -R postgres "$dir"
+	# the server writes the other zones next to it: the whole lake belongs to postgres
+	chown -R postgres "${DEMO_LAKE#file://}"
 else
 	note "uploading 7 daily files to $raw/sales/ with the AWS CLI"
 	AWS_ACCESS_KEY_ID=$DLAKE_TEST_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$DLAKE_TEST_SECRET_ACCESS_KEY \
