@@ -211,6 +211,7 @@ count_enabled_streams(void)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	MemoryContextSwitchTo(TopMemoryContext);
 	return n;
 }
 
@@ -653,13 +654,18 @@ clear_stream_error(StreamState *st)
 	CommitTransactionCommand();
 }
 
-/* run an error-prone step; on ERROR record it for st and return false */
+/*
+ * Run an error-prone step that uses transactions; on ERROR abort, record it
+ * for st and set guard_failed.  Either way the caller's memory context is
+ * current afterwards (a commit leaves TopMemoryContext current).
+ */
 #define GUARDED(st, sh, stmt) \
 	do { \
 		MemoryContext _cxt = CurrentMemoryContext; \
 		PG_TRY(); \
 		{ \
 			stmt; \
+			MemoryContextSwitchTo(_cxt); \
 		} \
 		PG_CATCH(); \
 		{ \
@@ -690,12 +696,12 @@ build_client_inner(StreamState *st)
 	DlakeConfig *cfg;
 	AwsCredentials *creds;
 	AwsEndpoint *ep;
-	MemoryContext oldcxt;
+	MemoryContext callercxt = CurrentMemoryContext;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SetUserIdAndSecContext(st->owner, worker_sec | SECURITY_LOCAL_USERID_CHANGE);
-	oldcxt = MemoryContextSwitchTo(st->cxt);
+	MemoryContextSwitchTo(st->cxt);
 	cfg = dlake_config_get_for_user(st->server, st->owner);
 	creds = dlake_config_credentials(cfg);
 	ep = dlake_config_endpoint(cfg, "kinesis", NULL, NULL);
@@ -704,10 +710,10 @@ build_client_inner(StreamState *st)
 	st->client.endpoint = ep;
 	st->client.region = cfg->region ? pstrdup(cfg->region) : pstrdup("us-east-1");
 	st->client.stream_name = st->kinesis_stream;
-	MemoryContextSwitchTo(oldcxt);
 	SetUserIdAndSecContext(worker_userid, worker_sec);
 	CommitTransactionCommand();
-	MemoryContextSwitchTo(oldcxt);
+	/* the transaction's contexts are gone: back to the caller's */
+	MemoryContextSwitchTo(callercxt);
 }
 
 static bool
