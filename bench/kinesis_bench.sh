@@ -15,6 +15,9 @@
 #
 # usage: DLAKE_STACK_DIR=/tmp/dlake-stack bench/kinesis_bench.sh [records]
 #        (default 100000; needs scripts/stack.sh start)
+#        BENCH_BUDGET=0 lifts the 2 MiB/s/shard client-side read budget
+#        (dlake.kinesis_read_budget) for the run: kinesalite does not enforce
+#        the Kinesis read limit, the SDK reader ignores it.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -88,8 +91,16 @@ const sdkSecs = (Date.now() - t) / 1000;
 const sdkRate = N / sdkSecs;
 console.log(`sdk      read ${fmt(read)} records in ${fmt(sdkSecs, 2)} s: ${fmt(sdkRate)} rec/s`);
 
-/* 3. dlake */
+/* 3. dlake (BENCH_BUDGET=0: no client-side 2 MiB/s/shard read budget) */
 await ensureExtension();
+const budget = process.env.BENCH_BUDGET;
+if (budget !== undefined)
+{
+	await sql(`ALTER SYSTEM SET dlake.kinesis_read_budget = '${budget}'`);
+	await sql('SELECT pg_reload_conf()');
+	await new Promise((x) => setTimeout(x, 500));
+}
+console.log(`dlake    dlake.kinesis_read_budget = ${(await sql("SELECT current_setting('dlake.kinesis_read_budget') AS b"))[0].b} per shard`);
 await createLakeServer(null, 'bench_lake');
 const name = `bench_${crypto.randomBytes(3).toString('hex')}`;
 const workers = (await sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'dlake stream worker'")).map((r) => r.pid);
@@ -134,6 +145,11 @@ console.log('');
 console.log(`ratio    dlake / SDK reader records/s        = ${fmt(dlakeRate / sdkRate, 2)}  (goal >= 1)`);
 console.log(`ratio    dlake worker CPU / COPY CPU per row = ${fmt(workerCpu / copyCpu, 2)}  (goal <= 1.5)`);
 
+if (budget !== undefined)
+{
+	await sql('ALTER SYSTEM RESET dlake.kinesis_read_budget');
+	await sql('SELECT pg_reload_conf()');
+}
 await sql(`DROP TABLE public.${name}_copy`);
 await sql(`SELECT dlake.drop_stream('${name}')`);
 fs.rmSync(file, { force: true });

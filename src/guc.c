@@ -40,6 +40,7 @@ int			dlake_multipart_part_size_kb = 8 * 1024;
 char	   *dlake_database = NULL;
 int			dlake_max_workers = 2;
 int			dlake_worker_naptime_ms = 1000;
+int			dlake_kinesis_read_budget_kb = 2048;
 
 int			dlake_max_bytes_scanned_mb = 0;
 int			dlake_progress_interval_s = 10;
@@ -141,6 +142,14 @@ dlake_guc_init(void)
 							&dlake_worker_naptime_ms,
 							 /* bootValue= */ 1000, 10, 60000,
 							PGC_SIGHUP, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dlake.kinesis_read_budget",
+							"Bytes per second a stream worker reads from one Kinesis shard.",
+							"Kinesis allows 2MB/s per shard, shared by all its consumers. Zero means no client-side limit.",
+							&dlake_kinesis_read_budget_kb,
+							 /* bootValue= */ 2048, 0, 1024 * 1024,
+							PGC_SIGHUP, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	/* ---- PGC_USERSET ---- */

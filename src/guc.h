@@ -36,6 +36,7 @@ extern int	dlake_multipart_part_size_kb;
 extern char *dlake_database;
 extern int	dlake_max_workers;
 extern int	dlake_worker_naptime_ms;
+extern int	dlake_kinesis_read_budget_kb;
 
 /* scans and exports */
 extern int	dlake_max_bytes_scanned_mb;

@@ -69,7 +69,6 @@ PGDLLEXPORT void dlake_stream_launcher_main(Datum arg);
 PGDLLEXPORT void dlake_stream_worker_main(Datum arg);
 
 #define MIN_POLL_INTERVAL_MS 200	/* ≤ 5 GetRecords/s/shard */
-#define SHARD_BYTES_PER_S (2 * 1024 * 1024)
 #define LIST_INTERVAL_MS 5000
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 10000
@@ -1139,13 +1138,17 @@ poll_shard(StreamState *st, ShardState *sh)
 
 	/*
 	 * Pacing, counted from the start of the request: at most 5 calls/s and
-	 * 2 MiB/s per shard while records flow (after X MiB wait X/2 s); an
+	 * dlake.kinesis_read_budget (2 MiB/s) per shard while records flow
+	 * (after X MiB wait X/2 s); an
 	 * empty page means we are at the tip: wait dlake.worker_naptime.
 	 */
 	if (page.nkinesis > 0 || page.millis_behind > 0)
 	{
-		long		wait = Max(MIN_POLL_INTERVAL_MS,
-							   (long) (page.data_bytes * 1000 / SHARD_BYTES_PER_S));
+		long		wait = MIN_POLL_INTERVAL_MS;
+
+		if (dlake_kinesis_read_budget_kb > 0)
+			wait = Max(wait, (long) (page.data_bytes * 1000 /
+									 ((int64) dlake_kinesis_read_budget_kb * 1024)));
 
 		sh->next_poll = TimestampTzPlusMilliseconds(request_start, wait);
 	}
