@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/parallel.h"
 #include "access/sysattr.h"
 #include "access/table.h"
 #include "access/xact.h"
@@ -31,6 +32,7 @@
 #include "fmgr.h"
 #include "foreign/fdwapi.h"
 #include "foreign/foreign.h"
+#include "commands/vacuum.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/pathnodes.h"
@@ -38,6 +40,7 @@
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
 #include "optimizer/pathnode.h"
+#include "optimizer/paths.h"
 #include "optimizer/planmain.h"
 #include "optimizer/restrictinfo.h"
 #include "storage/proc.h"
@@ -45,7 +48,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/sampling.h"
 #include "utils/timestamp.h"
+#include "port/atomics.h"
 
 #include "fdw/fdw_int.h"
 #include "guc.h"
@@ -298,6 +303,32 @@ dlake_get_paths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
 									 startup, startup + run,
 									 NIL, NULL, NULL, NIL));
+
+	/*
+	 * A partial path: files are handed out to the workers one at a time,
+	 * so more workers than files would idle.  Like a heap scan, a scan
+	 * smaller than min_parallel_table_scan_size stays serial.
+	 */
+	if (baserel->consider_parallel && ps->nmatched > 1 &&
+		max_parallel_workers_per_gather > 0 &&
+		ps->bytes >= (double) min_parallel_table_scan_size * BLCKSZ)
+	{
+		int			workers = Min(max_parallel_workers_per_gather, ps->nmatched - 1);
+		double		divisor = workers;
+		double		leader = 1.0 - 0.3 * workers;
+		Path	   *pp;
+
+		if (parallel_leader_participation && leader > 0)
+			divisor += leader;
+		pp = (Path *) create_foreignscan_path(root, baserel, NULL,
+											  clamp_row_est(baserel->rows / divisor),
+											  startup, startup + run / divisor,
+											  NIL, NULL, NULL, NIL);
+		pp->parallel_aware = true;
+		pp->parallel_safe = true;
+		pp->parallel_workers = workers;
+		add_partial_path(baserel, pp);
+	}
 }
 
 static ForeignScan *
@@ -338,6 +369,26 @@ dlake_get_plan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
  * Execution
  * ----------------------------------------------------------------
  */
+/*
+ * Parallel scan: the leader's pruned file list is serialised into the DSM
+ * segment; every process (leader included) takes the next file from a
+ * shared counter, and adds its counters to shared totals when it closes a
+ * file, so EXPLAIN ANALYZE shows the whole scan.
+ */
+typedef struct DlakeParallelShared
+{
+	pg_atomic_uint32 next_file;
+	pg_atomic_uint64 bytes_done;
+	pg_atomic_uint64 files_opened;
+	pg_atomic_uint64 rg_read;
+	pg_atomic_uint64 rg_skipped;
+	int			nfiles;
+	int			nlisted;
+	bool		from_catalog;
+	Size		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];	/* serialised files */
+} DlakeParallelShared;
+
 typedef struct DlakeScanState
 {
 	DlakeFdwTable *t;
@@ -364,6 +415,12 @@ typedef struct DlakeScanState
 	int64		rg_read;
 	int64		rg_skipped;
 	int64		rows;
+	/* parallel scan: shared state, and what was flushed to it */
+	DlakeParallelShared *pshared;
+	int64		flushed_bytes;
+	int64		flushed_files;
+	int64		flushed_rg_read;
+	int64		flushed_rg_skipped;
 } DlakeScanState;
 
 static void
@@ -377,35 +434,59 @@ scan_error_context(void *arg)
 		errcontext("dlake foreign table \"%s\"", s->t->relname);
 }
 
+/*
+ * scan_state_create: the per-scan state over a relation, with the
+ * attributes to decode (all, or those in needed) and the quals (already
+ * evaluated) used for row-group skipping.  Files are set by the caller.
+ */
+static DlakeScanState *
+scan_state_create(Relation rel, bool all, List *needed, List *quals, Index varno)
+{
+	DlakeScanState *s = palloc0(sizeof(DlakeScanState));
+	ListCell   *lc;
+
+	s->t = dlake_fdw_table_get(RelationGetRelid(rel));
+	s->td = RelationGetDescr(rel);
+	s->varno = varno;
+	s->needed = palloc0(sizeof(bool) * Max(s->td->natts, 1));
+	for (int i = 0; i < s->td->natts; i++)
+		s->needed[i] = all;
+	foreach(lc, needed)
+		s->needed[lfirst_int(lc) - 1] = true;
+	s->filecxt = AllocSetContextCreate(CurrentMemoryContext, "dlake_fdw file",
+									   ALLOCSET_DEFAULT_SIZES);
+	s->pvals = palloc0(sizeof(Datum) * Max(s->t->npart, 1));
+	s->pnulls = palloc0(sizeof(bool) * Max(s->t->npart, 1));
+	s->limit_bytes = (int64) dlake_max_bytes_scanned_mb * 1024 * 1024;
+	s->quals = quals;
+	pull_varattnos((Node *) s->quals, s->varno, &s->qual_attrs);
+	return s;
+}
+
+static void
+scan_set_files(DlakeScanState *s, List *files)
+{
+	int			i = 0;
+	ListCell   *lc;
+
+	s->nfiles = list_length(files);
+	s->files = palloc(sizeof(DlakeFdwFile *) * Max(s->nfiles, 1));
+	foreach(lc, files)
+		s->files[i++] = (DlakeFdwFile *) lfirst(lc);
+}
+
 static void
 dlake_begin_scan(ForeignScanState *node, int eflags)
 {
 	ForeignScan *plan = (ForeignScan *) node->ss.ps.plan;
 	EState	   *estate = node->ss.ps.state;
-	DlakeScanState *s = palloc0(sizeof(DlakeScanState));
+	DlakeScanState *s;
 	bool		all = boolVal(linitial(plan->fdw_private));
 	List	   *needed = (List *) lsecond(plan->fdw_private);
 	PlannerInfo root;
 	PlannerGlobal glob;
+	List	   *quals;
 	List	   *files;
-	List	   *matched;
-	ListCell   *lc;
-	int			i;
-
-	node->fdw_state = s;
-	s->t = dlake_fdw_table_get(RelationGetRelid(node->ss.ss_currentRelation));
-	s->td = RelationGetDescr(node->ss.ss_currentRelation);
-	s->varno = plan->scan.scanrelid;
-	s->needed = palloc0(sizeof(bool) * Max(s->td->natts, 1));
-	for (i = 0; i < s->td->natts; i++)
-		s->needed[i] = all;
-	foreach(lc, needed)
-		s->needed[lfirst_int(lc) - 1] = true;
-	s->filecxt = AllocSetContextCreate(estate->es_query_cxt, "dlake_fdw file",
-									   ALLOCSET_DEFAULT_SIZES);
-	s->pvals = palloc0(sizeof(Datum) * Max(s->t->npart, 1));
-	s->pnulls = palloc0(sizeof(bool) * Max(s->t->npart, 1));
-	s->limit_bytes = (int64) dlake_max_bytes_scanned_mb * 1024 * 1024;
 
 	/* evaluate stable functions and parameters of the quals now */
 	memset(&root, 0, sizeof(root));
@@ -414,17 +495,18 @@ dlake_begin_scan(ForeignScanState *node, int eflags)
 	glob.type = T_PlannerGlobal;
 	glob.boundParams = estate->es_param_list_info;
 	root.glob = &glob;
-	s->quals = (List *) estimate_expression_value(&root, (Node *) copyObject(plan->scan.plan.qual));
-	pull_varattnos((Node *) s->quals, s->varno, &s->qual_attrs);
+	quals = (List *) estimate_expression_value(&root, (Node *) copyObject(plan->scan.plan.qual));
 
+	s = scan_state_create(node->ss.ss_currentRelation, all, needed, quals,
+						  plan->scan.scanrelid);
+	node->fdw_state = s;
+
+	/* a parallel worker gets the leader's files in InitializeWorker */
+	if (IsParallelWorker())
+		return;
 	files = get_files(s->t, NULL, &s->from_catalog);
-	matched = prune_files(s->t, s->td, s->varno, files, s->quals);
 	s->nlisted = list_length(files);
-	s->nfiles = list_length(matched);
-	s->files = palloc(sizeof(DlakeFdwFile *) * Max(s->nfiles, 1));
-	i = 0;
-	foreach(lc, matched)
-		s->files[i++] = (DlakeFdwFile *) lfirst(lc);
+	scan_set_files(s, prune_files(s->t, s->td, s->varno, files, s->quals));
 }
 
 /* find a file column by name: exact first, then case-insensitive */
@@ -515,6 +597,9 @@ check_bytes_limit(DlakeScanState *s)
 {
 	int64		total = s->bytes_done + (s->r ? format_reader_bytes_read(s->r) : 0);
 
+	if (s->pshared)
+		total += (int64) pg_atomic_read_u64(&s->pshared->bytes_done) - s->flushed_bytes;
+
 	if (s->limit_bytes > 0 && total > s->limit_bytes)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -537,9 +622,20 @@ open_next_file(DlakeScanState *s)
 	bool		positional;
 	int			pos = 0;
 
-	if (s->cur >= s->nfiles)
-		return false;
-	f = s->files[s->cur++];
+	if (s->pshared)
+	{
+		uint32		i = pg_atomic_fetch_add_u32(&s->pshared->next_file, 1);
+
+		if (i >= (uint32) s->nfiles)
+			return false;
+		f = s->files[i];
+	}
+	else
+	{
+		if (s->cur >= s->nfiles)
+			return false;
+		f = s->files[s->cur++];
+	}
 	s->curfile = f;
 	MemoryContextReset(s->filecxt);
 	old = MemoryContextSwitchTo(s->filecxt);
@@ -616,16 +712,29 @@ close_file(DlakeScanState *s)
 		s->r = NULL;
 	}
 	s->curfile = NULL;
+	if (s->pshared)
+	{
+		pg_atomic_fetch_add_u64(&s->pshared->bytes_done, s->bytes_done - s->flushed_bytes);
+		pg_atomic_fetch_add_u64(&s->pshared->files_opened, s->files_opened - s->flushed_files);
+		pg_atomic_fetch_add_u64(&s->pshared->rg_read, s->rg_read - s->flushed_rg_read);
+		pg_atomic_fetch_add_u64(&s->pshared->rg_skipped, s->rg_skipped - s->flushed_rg_skipped);
+		s->flushed_bytes = s->bytes_done;
+		s->flushed_files = s->files_opened;
+		s->flushed_rg_read = s->rg_read;
+		s->flushed_rg_skipped = s->rg_skipped;
+	}
 }
 
-static TupleTableSlot *
-dlake_iterate(ForeignScanState *node)
+/*
+ * scan_next reads the next row of the scan into values/isnull (the
+ * table's tuple descriptor); false at the end.
+ */
+static bool
+scan_next(DlakeScanState *s, Datum *values, bool *isnull)
 {
-	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
-	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
 	ErrorContextCallback errcb;
+	bool		found = false;
 
-	ExecClearTuple(slot);
 	errcb.callback = scan_error_context;
 	errcb.arg = s;
 	errcb.previous = error_context_stack;
@@ -638,7 +747,7 @@ dlake_iterate(ForeignScanState *node)
 		CHECK_FOR_INTERRUPTS();
 		if (s->r == NULL && !open_next_file(s))
 			break;
-		res = format_reader_next(s->r, slot->tts_values, slot->tts_isnull, NULL);
+		res = format_reader_next(s->r, values, isnull, NULL);
 		if (res != DLAKE_READ_ROW)
 		{
 			close_file(s);
@@ -649,25 +758,37 @@ dlake_iterate(ForeignScanState *node)
 		{
 			int			a = s->t->part_attnos[i] - 1;
 
-			slot->tts_values[a] = s->pvals[i];
-			slot->tts_isnull[a] = s->pnulls[i];
+			values[a] = s->pvals[i];
+			isnull[a] = s->pnulls[i];
 		}
 		if (s->t->path_attno > 0)
 		{
-			slot->tts_values[s->t->path_attno - 1] = CStringGetTextDatum(s->curfile->uri);
-			slot->tts_isnull[s->t->path_attno - 1] = false;
+			values[s->t->path_attno - 1] = CStringGetTextDatum(s->curfile->uri);
+			isnull[s->t->path_attno - 1] = false;
 		}
 		if (s->t->size_attno > 0)
 		{
-			slot->tts_values[s->t->size_attno - 1] = Int64GetDatum(s->curfile->size);
-			slot->tts_isnull[s->t->size_attno - 1] = false;
+			values[s->t->size_attno - 1] = Int64GetDatum(s->curfile->size);
+			isnull[s->t->size_attno - 1] = false;
 		}
-		ExecStoreVirtualTuple(slot);
 		if ((++s->rows & 1023) == 0)
 			check_bytes_limit(s);
+		found = true;
 		break;
 	}
 	error_context_stack = errcb.previous;
+	return found;
+}
+
+static TupleTableSlot *
+dlake_iterate(ForeignScanState *node)
+{
+	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	ExecClearTuple(slot);
+	if (scan_next(s, slot->tts_values, slot->tts_isnull))
+		ExecStoreVirtualTuple(slot);
 	return slot;
 }
 
@@ -727,6 +848,231 @@ dlake_explain(ForeignScanState *node, ExplainState *es)
 	}
 }
 
+/* ----------------------------------------------------------------
+ * Parallel scan
+ * ----------------------------------------------------------------
+ */
+static bool
+dlake_parallel_safe(PlannerInfo *root, RelOptInfo *rel, RangeTblEntry *rte)
+{
+	return true;
+}
+
+/* the selected files as bytes: uri NUL, int64 size, per key flag + text NUL */
+static void
+serialize_files(DlakeScanState *s, StringInfo buf)
+{
+	for (int i = 0; i < s->nfiles; i++)
+	{
+		DlakeFdwFile *f = s->files[i];
+
+		appendBinaryStringInfo(buf, f->uri, strlen(f->uri) + 1);
+		appendBinaryStringInfo(buf, (char *) &f->size, sizeof(int64));
+		for (int k = 0; k < s->t->npart; k++)
+		{
+			appendStringInfoChar(buf, f->part_text[k] ? 1 : 0);
+			if (f->part_text[k])
+				appendBinaryStringInfo(buf, f->part_text[k], strlen(f->part_text[k]) + 1);
+		}
+	}
+}
+
+static Size
+dlake_estimate_dsm(ForeignScanState *node, ParallelContext *pcxt)
+{
+	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	serialize_files(s, &buf);
+	return add_size(offsetof(DlakeParallelShared, data), buf.len);
+}
+
+static void
+dlake_init_dsm(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
+	DlakeParallelShared *sh = (DlakeParallelShared *) coordinate;
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	serialize_files(s, &buf);
+	pg_atomic_init_u32(&sh->next_file, 0);
+	pg_atomic_init_u64(&sh->bytes_done, 0);
+	pg_atomic_init_u64(&sh->files_opened, 0);
+	pg_atomic_init_u64(&sh->rg_read, 0);
+	pg_atomic_init_u64(&sh->rg_skipped, 0);
+	sh->nfiles = s->nfiles;
+	sh->nlisted = s->nlisted;
+	sh->from_catalog = s->from_catalog;
+	sh->len = buf.len;
+	memcpy(sh->data, buf.data, buf.len);
+	s->pshared = sh;
+}
+
+static void
+dlake_reinit_dsm(ForeignScanState *node, ParallelContext *pcxt, void *coordinate)
+{
+	DlakeParallelShared *sh = (DlakeParallelShared *) coordinate;
+
+	pg_atomic_write_u32(&sh->next_file, 0);
+}
+
+static void
+dlake_init_worker(ForeignScanState *node, shm_toc *toc, void *coordinate)
+{
+	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
+	DlakeParallelShared *sh = (DlakeParallelShared *) coordinate;
+	const char *p = sh->data;
+	const char *end = sh->data + sh->len;
+	List	   *files = NIL;
+
+	while (p < end)
+	{
+		DlakeFdwFile *f = palloc0(sizeof(DlakeFdwFile));
+
+		f->uri = pstrdup(p);
+		p += strlen(p) + 1;
+		memcpy(&f->size, p, sizeof(int64));
+		p += sizeof(int64);
+		f->rows = -1;
+		f->part_text = palloc0(sizeof(char *) * Max(s->t->npart, 1));
+		for (int k = 0; k < s->t->npart; k++)
+		{
+			if (*p++)
+			{
+				f->part_text[k] = pstrdup(p);
+				p += strlen(p) + 1;
+			}
+		}
+		files = lappend(files, f);
+	}
+	scan_set_files(s, files);
+	s->nlisted = sh->nlisted;
+	s->from_catalog = sh->from_catalog;
+	s->pshared = sh;
+}
+
+/* before the DSM goes away: keep the totals of every process for EXPLAIN */
+static void
+dlake_shutdown(ForeignScanState *node)
+{
+	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
+	DlakeParallelShared *sh;
+
+	if (s == NULL || s->pshared == NULL)
+		return;
+	close_file(s);
+	sh = s->pshared;
+	s->bytes_done = pg_atomic_read_u64(&sh->bytes_done);
+	s->files_opened = pg_atomic_read_u64(&sh->files_opened);
+	s->rg_read = pg_atomic_read_u64(&sh->rg_read);
+	s->rg_skipped = pg_atomic_read_u64(&sh->rg_skipped);
+	s->pshared = NULL;
+}
+
+/* ----------------------------------------------------------------
+ * ANALYZE
+ * ----------------------------------------------------------------
+ */
+
+/* files read by ANALYZE at most, spread over the table's files */
+#define DLAKE_ANALYZE_MAX_FILES 100
+
+static int
+dlake_acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
+					 double *totalrows, double *totaldeadrows)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext tmpcxt = AllocSetContextCreate(callercxt, "dlake_fdw analyze",
+												 ALLOCSET_DEFAULT_SIZES);
+	DlakeScanState *s;
+	List	   *files;
+	List	   *pick = NIL;
+	bool		from_catalog;
+	double		all_bytes = 0,
+				picked_bytes = 0;
+	double		seen = 0;
+	double		rowstoskip = -1;
+	int			numrows = 0;
+	int			n;
+	int			step;
+	Datum	   *values;
+	bool	   *nulls;
+	ReservoirStateData rstate;
+
+	MemoryContextSwitchTo(tmpcxt);
+	s = scan_state_create(rel, true, NIL, NIL, 1);
+	files = get_files(s->t, NULL, &from_catalog);
+	n = list_length(files);
+	step = Max(1, (n + DLAKE_ANALYZE_MAX_FILES - 1) / DLAKE_ANALYZE_MAX_FILES);
+	for (int i = 0; i < n; i++)
+	{
+		DlakeFdwFile *f = (DlakeFdwFile *) list_nth(files, i);
+
+		all_bytes += f->size;
+		if (i % step == 0)
+		{
+			pick = lappend(pick, f);
+			picked_bytes += f->size;
+		}
+	}
+	scan_set_files(s, pick);
+	values = palloc(sizeof(Datum) * Max(s->td->natts, 1));
+	nulls = palloc(sizeof(bool) * Max(s->td->natts, 1));
+	reservoir_init_selection_state(&rstate, targrows);
+
+	while (scan_next(s, values, nulls))
+	{
+		seen += 1;
+		MemoryContextSwitchTo(callercxt);
+		if (numrows < targrows)
+			rows[numrows++] = heap_form_tuple(s->td, values, nulls);
+		else
+		{
+			if (rowstoskip < 0)
+				rowstoskip = reservoir_get_next_S(&rstate, seen, targrows);
+			if (rowstoskip <= 0)
+			{
+				int			k = (int) (targrows * sampler_random_fract(&rstate.randstate));
+
+				heap_freetuple(rows[k]);
+				rows[k] = heap_form_tuple(s->td, values, nulls);
+			}
+			rowstoskip -= 1;
+		}
+		MemoryContextSwitchTo(tmpcxt);
+		vacuum_delay_point();
+	}
+	close_file(s);
+
+	*totalrows = (picked_bytes > 0) ? seen * (all_bytes / picked_bytes) : seen;
+	*totaldeadrows = 0;
+	ereport(elevel,
+			(errmsg("\"%s\": read %d of %d files, %.0f rows; %d rows in sample, %.0f estimated total rows",
+					RelationGetRelationName(rel), list_length(pick), n, seen, numrows,
+					*totalrows)));
+	MemoryContextSwitchTo(callercxt);
+	MemoryContextDelete(tmpcxt);
+	return numrows;
+}
+
+static bool
+dlake_analyze(Relation relation, AcquireSampleRowsFunc *func, BlockNumber *totalpages)
+{
+	DlakeFdwTable *t = dlake_fdw_table_get(RelationGetRelid(relation));
+	bool		from_catalog;
+	List	   *files = get_files(t, NULL, &from_catalog);
+	ListCell   *lc;
+	double		bytes = 0;
+
+	foreach(lc, files)
+		bytes += ((DlakeFdwFile *) lfirst(lc))->size;
+	*func = dlake_acquire_sample;
+	*totalpages = (BlockNumber) Max(1, Min(bytes / BLCKSZ, (double) MaxBlockNumber));
+	return true;
+}
+
 Datum
 dlake_fdw_handler(PG_FUNCTION_ARGS)
 {
@@ -741,5 +1087,12 @@ dlake_fdw_handler(PG_FUNCTION_ARGS)
 	routine->EndForeignScan = dlake_end_scan;
 	routine->ExplainForeignScan = dlake_explain;
 	routine->ImportForeignSchema = dlake_fdw_import_schema;
+	routine->AnalyzeForeignTable = dlake_analyze;
+	routine->IsForeignScanParallelSafe = dlake_parallel_safe;
+	routine->EstimateDSMForeignScan = dlake_estimate_dsm;
+	routine->InitializeDSMForeignScan = dlake_init_dsm;
+	routine->ReInitializeDSMForeignScan = dlake_reinit_dsm;
+	routine->InitializeWorkerForeignScan = dlake_init_worker;
+	routine->ShutdownForeignScan = dlake_shutdown;
 	PG_RETURN_POINTER(routine);
 }

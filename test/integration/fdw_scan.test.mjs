@@ -224,6 +224,46 @@ describe('partitioned Parquet over S3', () =>
 		});
 	}
 
+	test('parallel scan hands files to workers; results equal the heap table', async () =>
+	{
+		await client.query('SET parallel_setup_cost = 0');
+		await client.query('SET parallel_tuple_cost = 0');
+		await client.query('SET min_parallel_table_scan_size = 0');
+		await client.query('SET max_parallel_workers_per_gather = 2');
+		try
+		{
+			for (const t of ['fdw_dl', 'fdw_duck'])
+			{
+				const r = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*), sum(amount) FROM ${t} WHERE date > current_date - 100`);
+				const text = JSON.stringify(r.rows[0]['QUERY PLAN']);
+				assert.match(text, /"Parallel Aware":true/);
+				const find = (n) => (n['Node Type'] === 'Foreign Scan' ? n : (n.Plans || []).map(find).find(Boolean));
+				const scan = find(r.rows[0]['QUERY PLAN'][0].Plan);
+				assert.equal(scan['Files Read'], 100, 'every file read once over all processes');
+				const q = 'SELECT count(*), sum(amount), count(DISTINCT date) FROM $T WHERE date > current_date - 100';
+				assert.deepEqual(await rows(q.replace('$T', t)), await rows(q.replace('$T', 'fdw_sales')));
+			}
+		}
+		finally
+		{
+			for (const g of ['parallel_setup_cost', 'parallel_tuple_cost', 'min_parallel_table_scan_size', 'max_parallel_workers_per_gather'])
+				await client.query(`RESET ${g}`);
+		}
+	});
+
+	test('ANALYZE samples rows; estimates follow', async () =>
+	{
+		await client.query('ANALYZE fdw_duck');
+		const st = await rows("SELECT attname, n_distinct FROM pg_stats WHERE tablename = 'fdw_duck' AND attname IN ('region', 'date') ORDER BY 1");
+		assert.equal(st.length, 2);
+		assert.equal(st[1].n_distinct, 3, 'three regions');
+		const rt = (await rows("SELECT reltuples FROM pg_class WHERE relname = 'fdw_duck'"))[0].reltuples;
+		assert.ok(Math.abs(rt - DAYS * PER_DAY) < DAYS * PER_DAY * 0.2, `reltuples ${rt}`);
+		const r = await client.query("EXPLAIN (FORMAT JSON) SELECT * FROM fdw_dl WHERE date = current_date - 1");
+		const est = r.rows[0]['QUERY PLAN'][0].Plan['Plan Rows'];
+		assert.equal(est, PER_DAY, 'catalog row counts of the one matched file');
+	});
+
 	test('pseudo-columns _path and _size', async () =>
 	{
 		const r = await rows(`SELECT _path, _size, count(*) AS n FROM fdw_dl WHERE date = current_date - 5 GROUP BY 1, 2`);
