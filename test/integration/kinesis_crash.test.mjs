@@ -33,6 +33,7 @@ const skip = stackRunning ? false : 'test stack not running (scripts/stack.sh st
 const SERVER = 'kin_crash';
 const kc = stackRunning ? kinesis() : null;
 const created = [];
+const dlakeStreams = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
@@ -180,6 +181,8 @@ before(async () => {
 after(async () => {
 	if (skip)
 		return;
+	for (const n of dlakeStreams)
+		await sqlRetry(`SELECT dlake.drop_stream(name) FROM dlake.streams WHERE name = $1`, [n], 10000).catch(() => {});
 	for (const [client, s] of created)
 		await client.send(new DeleteStreamCommand({ StreamName: s })).catch(() => {});
 });
@@ -190,6 +193,7 @@ test('crash oracle: kill -9 workers 12 times and the postmaster twice during ing
 	const kstream = await createKinesisStream(kc, 4);
 	const run = crypto.randomBytes(3).toString('hex');
 	const name = `k_crash_${run}`;
+	dlakeStreams.push(name);
 	await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${kstream}', server => '${SERVER}', batch_size => 700)`);
 	const counters = {};
 	const all = makeRecords(run, 0, 20000, 200, counters);
@@ -255,6 +259,7 @@ test('split and merge while producing: no loss, parents before children', { skip
 	const kstream = await createKinesisStream(kc, 2);
 	const run = crypto.randomBytes(3).toString('hex');
 	const name = `k_reshard_${run}`;
+	dlakeStreams.push(name);
 	await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${kstream}', server => '${SERVER}')`);
 	const counters = {};
 	const all = [];
@@ -317,6 +322,7 @@ test('a 64-shard stream is read by 2 workers', { skip, timeout: 180000 }, async 
 		await waitActive(kd, kstream);
 		const run = crypto.randomBytes(3).toString('hex');
 		const name = `k_wide_${run}`;
+		dlakeStreams.push(name);
 		await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${kstream}', server => 'kin_direct')`);
 		const all = makeRecords(run, 0, 6400, 640, {});
 		await produce(kd, kstream, all);

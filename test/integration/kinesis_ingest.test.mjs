@@ -27,6 +27,7 @@ const skip = stackRunning ? false : 'test stack not running (scripts/stack.sh st
 const SERVER = 'kin_lake';
 const kc = stackRunning ? kinesis() : null;
 const created = [];
+const dlakeStreams = [];
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -93,6 +94,7 @@ async function createStream(name, kstream, opts = {})
 		args.push(`start_at => '${opts.start_at}'`);
 	if (opts.max_record_bytes)
 		args.push(`max_record_bytes => ${opts.max_record_bytes}`);
+	dlakeStreams.push(name);
 	await sql(`SELECT dlake.create_stream(${args.join(', ')})`);
 }
 
@@ -169,6 +171,9 @@ after(async () => {
 	if (skip)
 		return;
 	await faults('kinesis', null).catch(() => {});
+	/* a failed test must not leave a stream behind for the workers */
+	for (const n of dlakeStreams)
+		await sql(`SELECT dlake.drop_stream(name) FROM dlake.streams WHERE name = $1`, [n]).catch(() => {});
 	for (const s of created)
 		await kc.send(new DeleteStreamCommand({ StreamName: s })).catch(() => {});
 	await sql("ALTER SYSTEM RESET dlake.request_timeout").catch(() => {});
@@ -376,6 +381,37 @@ test('a rewound checkpoint is noticed (fencing) and the replay adds no duplicate
 	await assertExactlyOnce(name, [...a, ...b].map((r) => r.data));
 	await assertOrder(name);
 	await dropStream(name);
+});
+
+test('a rule set runs on every batch in the ingest transaction', { skip, timeout: 60000 }, async () => {
+	const kstream = await createKinesisStream(2);
+	const run = crypto.randomBytes(3).toString('hex');
+	const name = `k_rules_${run}`;
+	const rs = `rs_${run}`;
+	await sql('SELECT dlake.create_ruleset($1, $2::jsonb)', [rs, JSON.stringify({
+		required: ['sensor_id', 'value'],
+		types: { value: 'float8', sensor_id: 'text' },
+		checks: { value: { min: -50, max: 150 } },
+	})]);
+	dlakeStreams.push(name);
+	await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${kstream}', server => '${SERVER}', ruleset => '${rs}')`);
+	const recs = [];
+	for (let i = 0; i < 300; i++)
+	{
+		const bad = i % 10 === 0;
+		recs.push({ pk: `s${i % 5}`, data: Buffer.from(JSON.stringify({ sensor_id: `s${i % 5}`, value: bad ? 999 : i % 100, run })) });
+	}
+	recs.push({ pk: 'x', data: Buffer.from([0xff, 0x01, 0x02]) });	/* not JSON */
+	await produce(kstream, recs);
+	await waitCount(name, 301);
+	const [r] = await waitFor(async () => {
+		const x = await sql(`SELECT (SELECT count(*)::int FROM dlake_cleansed.${name}) AS ok,
+			(SELECT count(*)::int FROM dlake_quarantine.${name}) AS bad`).catch(() => null);
+		return x && x[0].ok + x[0].bad === 301 ? x : null;
+	}, 20000, 250, 'rule set outcome');
+	assert.deepEqual(r, { ok: 270, bad: 31 });
+	await dropStream(name);
+	await sql(`SELECT dlake.drop_ruleset('${rs}')`).catch(() => {});
 });
 
 test('put_records re-sends only the failed entries', { skip, timeout: 90000 }, async () => {
