@@ -138,6 +138,30 @@ get_files(DlakeFdwTable *t, DlakeStorage *st, bool *from_catalog)
 }
 
 /*
+ * forget_files drops the statement's listing of a table once a scan of it
+ * ends, so that a later statement inside the same top-level statement
+ * (a function writing files and then reading them) lists again.
+ */
+static void
+forget_files(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, listing_entries)
+	{
+		ListingEntry *e = (ListingEntry *) lfirst(lc);
+
+		if (e->relid == relid)
+			listing_entries = foreach_delete_current(listing_entries, lc);
+	}
+	if (listing_entries == NIL && listing_cxt != NULL)
+	{
+		MemoryContextReset(listing_cxt);
+		listing_stmt = 0;
+	}
+}
+
+/*
  * prune_files keeps the files whose partition values are not refuted by
  * quals (implicitly ANDed expressions over Vars with varno).
  */
@@ -469,10 +493,26 @@ scan_set_files(DlakeScanState *s, List *files)
 	int			i = 0;
 	ListCell   *lc;
 
+	/*
+	 * Copies: the statement's listing may be reset while this scan lives
+	 * (an open cursor across statements).
+	 */
 	s->nfiles = list_length(files);
 	s->files = palloc(sizeof(DlakeFdwFile *) * Max(s->nfiles, 1));
 	foreach(lc, files)
-		s->files[i++] = (DlakeFdwFile *) lfirst(lc);
+	{
+		DlakeFdwFile *src = (DlakeFdwFile *) lfirst(lc);
+		DlakeFdwFile *f = palloc0(sizeof(DlakeFdwFile));
+
+		f->uri = pstrdup(src->uri);
+		f->key = src->key ? pstrdup(src->key) : NULL;
+		f->size = src->size;
+		f->rows = src->rows;
+		f->part_text = palloc0(sizeof(char *) * Max(s->t->npart, 1));
+		for (int k = 0; k < s->t->npart; k++)
+			f->part_text[k] = src->part_text[k] ? pstrdup(src->part_text[k]) : NULL;
+		s->files[i++] = f;
+	}
 }
 
 static void
@@ -807,7 +847,10 @@ dlake_end_scan(ForeignScanState *node)
 	DlakeScanState *s = (DlakeScanState *) node->fdw_state;
 
 	if (s)
+	{
 		close_file(s);
+		forget_files(s->t->relid);
+	}
 }
 
 static void
@@ -1045,6 +1088,7 @@ dlake_acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		vacuum_delay_point();
 	}
 	close_file(s);
+	forget_files(s->t->relid);
 
 	*totalrows = (picked_bytes > 0) ? seen * (all_bytes / picked_bytes) : seen;
 	*totaldeadrows = 0;
