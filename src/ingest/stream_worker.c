@@ -805,6 +805,28 @@ store_shards_inner(StreamState *st, List *list)
 							  " WHERE shards.ending_sequence IS DISTINCT FROM EXCLUDED.ending_sequence",
 							  9, types, args, nulls, false, 0);
 	}
+
+	/*
+	 * A shard no longer listed has aged out of the stream's retention
+	 * (ListShards omits expired shards): nothing is left to read, so its
+	 * children may start.
+	 */
+	if (list != NIL)
+	{
+		StringInfoData ids;
+
+		initStringInfo(&ids);
+		foreach(lc, list)
+		{
+			if (ids.len > 0)
+				appendStringInfoChar(&ids, ',');
+			appendStringInfoString(&ids, quote_literal_cstr(((KinesisShard *) lfirst(lc))->shard_id));
+		}
+		SPI_execute(psprintf("UPDATE dlake.shards SET state = 'gone', finished_at = now()"
+							 " WHERE stream_id = %d AND state IN ('waiting', 'reading')"
+							 " AND shard_id NOT IN (%s)", st->stream_id, ids.data),
+					false, 0);
+	}
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -509,6 +509,32 @@ test('faults: throttling, 5xx, expired iterators and a black-holed request lose 
 	await dropStream(name);
 });
 
+test('a Kinesis stream created late is picked up; a deleted one keeps its data', { skip, timeout: 120000 }, async () => {
+	const kname = uniqueName('kin');
+	const run = crypto.randomBytes(3).toString('hex');
+	const name = `k_late_${run}`;
+	await createStream(name, kname);
+	await waitFor(async () => (await sql(`SELECT count(*)::int AS n FROM dlake.stream_status
+		WHERE stream = $1 AND last_error ~ 'ResourceNotFound'`, [name]))[0].n > 0, 30000, 250, 'not-found error in stream_status');
+	await kc.send(new CreateStreamCommand({ StreamName: kname, ShardCount: 1 }));
+	created.push(kname);
+	await waitFor(async () => (await kc.send(new DescribeStreamSummaryCommand({ StreamName: kname })))
+		.StreamDescriptionSummary.StreamStatus === 'ACTIVE', 20000, 100, 'ACTIVE');
+	const c = {};
+	const recs = Array.from({ length: 100 }, (_, n) => jsonRecord(run, n, 3, c, 10));
+	await produce(kname, recs);
+	await waitCount(name, 100, 70000);	/* configuration errors are retried every 30 s */
+	await waitFor(async () => (await sql('SELECT count(*)::int AS n FROM dlake.stream_status WHERE stream = $1 AND last_error IS NOT NULL', [name]))[0].n === 0,
+		20000, 250, 'error cleared');
+
+	await kc.send(new DeleteStreamCommand({ StreamName: kname }));
+	await waitFor(async () => (await sql(`SELECT count(*)::int AS n FROM dlake.stream_status
+		WHERE stream = $1 AND last_error ~ 'ResourceNotFound'`, [name]))[0].n > 0, 30000, 250, 'deleted stream reported');
+	assert.equal(await stagingCount(name), 100, 'staging keeps the data of a deleted stream');
+	await assertExactlyOnce(name, recs.map((r) => r.data));
+	await dropStream(name);
+});
+
 test('bad credentials: the error shows in stream_status and nothing advances', { skip, timeout: 60000 }, async () => {
 	const kstream = await createKinesisStream(1);
 	const run = crypto.randomBytes(3).toString('hex');
