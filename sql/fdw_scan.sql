@@ -118,6 +118,34 @@ SELECT dlake.write_file('SELECT 1 AS x', :'base' || '/t/day=2024-01-09/notes.par
 SELECT fdw_try('SELECT count(*) FROM ft', :'root');
 SELECT count(*) FROM ft WHERE day <> '2024-01-09';
 
+-- CSV without a header: columns by position; a glob location
+SELECT dlake.write_file('SELECT g AS a, ''v'' || g AS b FROM generate_series(1, 3) g',
+                        :'base' || '/nh/x=1/a.csv', 'csv', '{"header": false}');
+SELECT dlake.write_file('SELECT g AS a, ''w'' || g AS b FROM generate_series(4, 5) g',
+                        :'base' || '/nh/x=2/b.csv.gz', 'csv', '{"header": false}');
+\set nhloc :base '/nh/'
+SELECT set_config('fdw.nh', :'nhloc', false) IS NOT NULL AS set;
+\set globloc :base '/nh/*/*.csv'
+CREATE FOREIGN TABLE ft_nh (a int, b text, x int) SERVER regress_fdw_files
+  OPTIONS (location :'nhloc', format 'csv', header 'false', partition_by 'x');
+SELECT * FROM ft_nh ORDER BY a;
+CREATE FOREIGN TABLE ft_glob (a int, b text) SERVER regress_fdw_files
+  OPTIONS (location :'globloc', header 'false');
+SELECT * FROM ft_glob ORDER BY a;
+
+-- a function that writes a file and reads again sees it
+DO $$
+DECLARE n int;
+BEGIN
+  SELECT count(*) INTO n FROM ft_nh; RAISE NOTICE 'before: % rows', n;
+  PERFORM dlake.write_file('SELECT 6 AS a, ''z'' AS b', current_setting('fdw.nh') || 'x=3/c.csv', 'csv', '{"header": false}');
+  SELECT count(*) INTO n FROM ft_nh; RAISE NOTICE 'after: % rows', n;
+END $$;
+
+-- a partition folder whose value is not of the column's type
+SELECT dlake.write_file('SELECT 7 AS a, ''q'' AS b', :'base' || '/nh/x=seven/d.csv', 'csv', '{"header": false}');
+SELECT fdw_try('SELECT count(*) FROM ft_nh WHERE x = 1', :'root');
+
 -- the byte limit (1 MB is more than this partition)
 SET dlake.max_bytes_scanned = 1;
 SELECT count(*) FROM ft WHERE day = '2024-01-01';

@@ -464,10 +464,24 @@ make_nulltest(Form_pg_attribute att, Index varno, NullTestType kind)
  * dlake_fdw_file_constraints: what a file's partition values imply about
  * every row in it, as clauses over the scan's Vars.
  */
+static void
+partition_value_context(void *arg)
+{
+	DlakeFdwFile *f = (DlakeFdwFile *) arg;
+
+	errcontext("partition value of dlake object %s", f->uri);
+}
+
 List *
 dlake_fdw_file_constraints(DlakeFdwTable *t, TupleDesc td, Index varno, DlakeFdwFile *f)
 {
 	List	   *out = NIL;
+	ErrorContextCallback errcb;
+
+	errcb.callback = partition_value_context;
+	errcb.arg = f;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 
 	for (int i = 0; i < t->npart; i++)
 	{
@@ -486,6 +500,7 @@ dlake_fdw_file_constraints(DlakeFdwTable *t, TupleDesc td, Index varno, DlakeFdw
 		if (e)
 			out = lappend(out, e);
 	}
+	error_context_stack = errcb.previous;
 	return out;
 }
 
