@@ -71,6 +71,10 @@ INSERT INTO jobs_src VALUES ('{"id": 1, "v": 2}'), ('{"id": 2}'), ('{"id": 3}'),
 SELECT job, status, command, error FROM dlake.run_job('jobs_rules', $$SELECT * FROM dlake.apply_ruleset('jobs_rs', 'jobs_src')$$);
 SELECT quarantine, ruleset, source, rule, field, reason, records, last_24h FROM dlake.quarantine_summary ORDER BY rule, field, reason;
 
+-- dlake.export_stream needs an existing stream
+SELECT * FROM dlake.export_stream('no_such_stream');
+SELECT * FROM dlake.export_stream(NULL);
+
 -- cleanup
 DROP TABLE jobs_t, jobs_src, dlake_cleansed.jobs_src, dlake_quarantine.jobs_src;
 DROP SCHEMA jobs_s CASCADE;

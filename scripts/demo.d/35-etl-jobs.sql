@@ -1,5 +1,5 @@
 -- title: 11. ETL to the lake: cleansed Parquet partitioned by date, curated aggregates (each run recorded as a job)
--- requires: dlake.export dlake.export_table dlake.run_job
+-- requires: dlake.export dlake.export_table dlake.export_stream dlake.run_job
 --
 -- Each export runs through dlake.run_job, exactly as pg_cron will run it in
 -- the next section: one run of a job at a time, every run in dlake.job_runs.
@@ -10,17 +10,14 @@ SELECT to_regclass('dlake_cleansed.iot') IS NOT NULL AS have_iot,
        to_regclass('public.sales') IS NOT NULL AS have_sales \gset
 
 \if :have_iot
--- stream archive: every record as Kinesis delivered it (JSON lines) in the raw zone
-SELECT job, status, rows, files, bytes FROM dlake.run_job('iot_raw_archive', $cmd$
-  SELECT * FROM dlake.export_table('dlake_staging.iot', zone => 'raw', location => 'iot/',
-                                   format => 'jsonl', compression => 'gzip')
+-- the stream to the lake, exactly once: every record as Kinesis delivered it (JSON lines,
+-- gzip) to raw/iot/, the cleansed rows as typed Parquet, one folder per day
+-- (Hive style date=YYYY-MM-DD), to cleansed/iot/
+SELECT job, status, rows, files, bytes FROM dlake.run_job('iot_to_lake', $cmd$
+  SELECT * FROM dlake.export_stream('iot')
 $cmd$);
-
--- cleansed events: typed Parquet, one folder per day (Hive style date=YYYY-MM-DD)
-SELECT job, status, rows, files, bytes FROM dlake.run_job('iot_cleansed_export', $cmd$
-  SELECT * FROM dlake.export_table('dlake_cleansed.iot', zone => 'cleansed', location => 'iot/',
-                                   partition_by => '{date}')
-$cmd$);
+SELECT zone, partition, files, rows, bytes FROM dlake.lake_summary
+ WHERE location LIKE '%/iot' ORDER BY zone, partition::text;
 
 -- curated: hourly averages per site (rewritten per day)
 SELECT job, status, rows, files, bytes FROM dlake.run_job('iot_hourly_curated', $cmd$
@@ -32,9 +29,8 @@ SELECT job, status, rows, files, bytes FROM dlake.run_job('iot_hourly_curated', 
 $cmd$);
 
 -- run again: nothing new arrived, nothing is written twice
-SELECT job, status, rows, files FROM dlake.run_job('iot_cleansed_export', $cmd$
-  SELECT * FROM dlake.export_table('dlake_cleansed.iot', zone => 'cleansed', location => 'iot/',
-                                   partition_by => '{date}')
+SELECT job, status, rows, files FROM dlake.run_job('iot_to_lake', $cmd$
+  SELECT * FROM dlake.export_stream('iot')
 $cmd$);
 \else
 \echo '    (no IoT data: the stream section was skipped)'

@@ -9,8 +9,7 @@
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 
 SELECT dlake.schedule(s.job, s.schedule, r.command) AS cron_jobid, s.job, s.schedule
-  FROM (VALUES ('iot_raw_archive',       '* * * * *'),
-               ('iot_cleansed_export',   '* * * * *'),
+  FROM (VALUES ('iot_to_lake',           '* * * * *'),
                ('iot_hourly_curated',    '5 * * * *'),
                ('sales_cleansed_export', '30 2 * * *'),
                ('sales_daily_curated',   '45 2 * * *')) s(job, schedule)

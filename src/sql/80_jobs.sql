@@ -322,3 +322,73 @@ SELECT * FROM dlake._quarantine_overview();
 GRANT SELECT ON dlake.quarantine_summary TO PUBLIC;
 COMMENT ON VIEW dlake.quarantine_summary IS
   'dlake: quarantined records per quarantine table, rule set, source, rule, field and reason (all time and last 24 h)';
+
+/*
+ * dlake.export_stream: archive a stream to the lake, exactly once, on top of
+ * dlake.export_table (incremental by snapshot):
+ *   - the staged records as Kinesis delivered them (original bytes, shard,
+ *     sequence number, arrival time) to <raw_zone>/<location>/ (JSON lines,
+ *     gzip), so the lake keeps them after the staging retention drops them;
+ *   - when the stream has a rule set, its cleansed rows (typed) to
+ *     <cleansed_zone>/<location>/ as Parquet, partitioned by the "date"
+ *     column when the cleansed table has one (or by partition_by).
+ * A NULL zone skips that half.  Meant to be scheduled:
+ *   SELECT dlake.schedule('iot_to_lake', '* * * * *',
+ *                         $$SELECT * FROM dlake.export_stream('iot')$$);
+ */
+CREATE FUNCTION dlake.export_stream(stream text,
+									raw_zone text DEFAULT 'raw',
+									cleansed_zone text DEFAULT 'cleansed',
+									location text DEFAULT NULL,
+									raw_format text DEFAULT 'jsonl',
+									cleansed_format text DEFAULT 'parquet',
+									partition_by text[] DEFAULT NULL)
+RETURNS TABLE (zone text, path text, partition text, rows bigint, bytes bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	s record;
+	cleansed regclass;
+	loc text;
+	parts text[] := partition_by;
+BEGIN
+	IF stream IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'stream must not be NULL';
+	END IF;
+	SELECT st.staging, st.ruleset INTO s FROM dlake.streams st WHERE st.name = export_stream.stream;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+			MESSAGE = format('stream "%s" does not exist', stream),
+			HINT = 'Streams are created with dlake.create_stream(); see SELECT name FROM dlake.streams.';
+	END IF;
+	loc := coalesce(location, stream);
+	IF right(loc, 1) <> '/' THEN
+		loc := loc || '/';
+	END IF;
+
+	IF raw_zone IS NOT NULL THEN
+		RETURN QUERY SELECT raw_zone, e.path, e.partition, e.rows, e.bytes
+			FROM dlake.export_table(s.staging, zone => raw_zone, location => loc, format => raw_format,
+									compression => CASE WHEN raw_format = 'parquet' THEN NULL ELSE 'gzip' END) e;
+	END IF;
+
+	IF cleansed_zone IS NOT NULL AND s.ruleset IS NOT NULL THEN
+		cleansed := to_regclass(format('dlake_cleansed.%I', (SELECT c.relname FROM pg_class c WHERE c.oid = s.staging)));
+		IF cleansed IS NULL THEN
+			RETURN;		/* nothing accepted yet: the table is made by the first batch */
+		END IF;
+		IF parts IS NULL AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = cleansed
+										AND a.attname = 'date' AND NOT a.attisdropped) THEN
+			parts := '{date}';
+		END IF;
+		RETURN QUERY SELECT cleansed_zone, e.path, e.partition, e.rows, e.bytes
+			FROM dlake.export_table(cleansed, zone => cleansed_zone, location => loc,
+									format => cleansed_format, partition_by => parts) e;
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text[]) IS
+  'export a stream''s new staged records to the raw zone and its new cleansed rows to the cleansed zone, exactly once';
+REVOKE ALL ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text[]) TO dlake_admin;

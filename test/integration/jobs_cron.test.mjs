@@ -144,3 +144,56 @@ test('an export job records rows, bytes and files; lake_summary shows them', asy
 		WHERE location LIKE $1 ORDER BY 1`, [`${loc}%`]);
 	assert.deepEqual(parts, [{ k: '0', files: 1, rows: 100 }, { k: '1', files: 1, rows: 100 }, { k: '2', files: 1, rows: 100 }]);
 });
+
+test('export_stream: staged records to raw, cleansed rows to cleansed (by date), exactly once', async (t) => {
+	if (skip)
+		return t.skip(skip);
+	for (const f of ['dlake.export_stream', 'dlake.create_stream', 'dlake.create_ruleset'])
+		if (!(await hasFunction(null, f)))
+			return t.skip(`${f} does not exist yet`);
+	const root = `file://${env.DLAKE_FILE_ROOT}/jobs_it/es_${Date.now()}`;
+	await sql(`SELECT dlake.create_zone('jobs_it_raw', '${root}/raw'), dlake.create_zone('jobs_it_cleansed', '${root}/cleansed')`);
+	await sql("SELECT dlake.drop_stream(name) FROM dlake.streams WHERE name = 'jobs_it_es'");
+	await sql('DROP TABLE IF EXISTS dlake_cleansed.jobs_it_es, dlake_quarantine.jobs_it_es');
+	await sql("SELECT dlake.drop_ruleset('jobs_it_rs', if_exists => true)");
+	await sql(`SELECT dlake.create_ruleset('jobs_it_rs', '{"required": ["id", "ts"], "types": {"id": "int8", "ts": "timestamptz"},
+		"enrich": {"date": "(ts AT TIME ZONE ''UTC'')::date"}}')`);
+	/* a registered, paused stream: rows are staged by hand, the rule set applied like a job would */
+	await sql("SELECT dlake.create_stream('jobs_it_es', kinesis_stream => 'jobs-it-none', ruleset => 'jobs_it_rs')");
+	await sql("SELECT dlake.pause_stream('jobs_it_es')");
+	const stage = async (from, to) => {
+		await sql(`INSERT INTO dlake_staging.jobs_it_es (stream, shard_id, sequence_number, partition_key, data, payload)
+			SELECT 'jobs_it_es', 'shardId-0', i, 'k', convert_to(p::text, 'UTF8'), p
+			  FROM generate_series($1::int, $2::int) i,
+			       LATERAL (SELECT jsonb_build_object('id', i, 'ts', '2026-01-0' || (1 + i % 3) || 'T10:00:00Z') AS p) x`, [from, to]);
+		await sql("SELECT * FROM dlake.apply_ruleset('jobs_it_rs', 'dlake_staging.jobs_it_es')");
+	};
+	const run = async () => sql(`SELECT zone, partition, rows FROM dlake.export_stream('jobs_it_es', raw_zone => 'jobs_it_raw',
+		cleansed_zone => 'jobs_it_cleansed') ORDER BY zone, partition`);
+	try
+	{
+		await stage(1, 30);
+		assert.deepEqual(await run(), [
+			{ zone: 'jobs_it_cleansed', partition: 'date=2026-01-01', rows: 10 },
+			{ zone: 'jobs_it_cleansed', partition: 'date=2026-01-02', rows: 10 },
+			{ zone: 'jobs_it_cleansed', partition: 'date=2026-01-03', rows: 10 },
+			{ zone: 'jobs_it_raw', partition: '', rows: 30 },
+		]);
+		assert.deepEqual(await run(), [], 'nothing new, nothing written');
+		await stage(31, 33);
+		const again = await run();
+		assert.equal(again.filter((r) => r.zone === 'jobs_it_raw').reduce((a, r) => a + r.rows, 0), 3);
+		assert.equal(again.filter((r) => r.zone === 'jobs_it_cleansed').reduce((a, r) => a + r.rows, 0), 3);
+		/* what the lake holds equals what was staged */
+		const [c] = await sql(`SELECT sum(rows)::int AS n FROM dlake.files WHERE location = '${root}/cleansed/jobs_it_es'`);
+		const [r] = await sql(`SELECT sum(rows)::int AS n FROM dlake.files WHERE location = '${root}/raw/jobs_it_es'`);
+		assert.deepEqual([c.n, r.n], [33, 33]);
+	}
+	finally
+	{
+		await sql("SELECT dlake.drop_stream('jobs_it_es')").catch(() => {});
+		await sql('DROP TABLE IF EXISTS dlake_cleansed.jobs_it_es, dlake_quarantine.jobs_it_es').catch(() => {});
+		await sql("SELECT dlake.drop_ruleset('jobs_it_rs', if_exists => true)").catch(() => {});
+		await sql("DELETE FROM dlake.zones WHERE name IN ('jobs_it_raw', 'jobs_it_cleansed')").catch(() => {});
+	}
+});
