@@ -146,6 +146,33 @@ END $$;
 SELECT dlake.write_file('SELECT 7 AS a, ''q'' AS b', :'base' || '/nh/x=seven/d.csv', 'csv', '{"header": false}');
 SELECT fdw_try('SELECT count(*) FROM ft_nh WHERE x = 1', :'root');
 
+-- INSERT appends files (one per statement per partition); rollback
+-- deletes them again; UPDATE and DELETE are refused
+\set insloc :base '/ins/'
+CREATE FOREIGN TABLE ft_ins (id int, name text, day date, _path text) SERVER regress_fdw_files
+  OPTIONS (location :'insloc', partition_by 'day');
+INSERT INTO ft_ins (id, name, day) SELECT g, 'n' || g, date '2024-01-01' + g % 3 FROM generate_series(1, 10) g;
+INSERT INTO ft_ins VALUES (11, 'no day', NULL) RETURNING id, name, day;
+SELECT day, count(*), count(DISTINCT _path) AS files FROM ft_ins GROUP BY day ORDER BY day;
+BEGIN;
+INSERT INTO ft_ins VALUES (12, 'rolled back', '2024-01-01');
+SELECT count(*) FROM ft_ins;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+INSERT INTO ft_ins VALUES (13, 'rolled back', '2024-01-01');
+ROLLBACK TO s;
+INSERT INTO ft_ins VALUES (14, 'kept', '2024-01-02');
+COMMIT;
+SELECT id, name FROM ft_ins WHERE id > 10 ORDER BY id;
+UPDATE ft_ins SET name = 'x';
+DELETE FROM ft_ins;
+-- into a catalogued location: recorded in dlake.files
+ALTER FOREIGN TABLE fte OPTIONS (SET catalog 'true');
+INSERT INTO fte VALUES (1000, 2000, '2024-02-09');
+SELECT * FROM fdw_explain($$SELECT * FROM fte WHERE id = 1000$$);
+SELECT partition, rows, column_stats FROM dlake.files WHERE path LIKE '%/day=2024-02-09/%';
+
 -- the byte limit (1 MB is more than this partition)
 SET dlake.max_bytes_scanned = 1;
 SELECT count(*) FROM ft WHERE day = '2024-01-01';

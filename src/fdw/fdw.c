@@ -1117,6 +1117,46 @@ dlake_analyze(Relation relation, AcquireSampleRowsFunc *func, BlockNumber *total
 	return true;
 }
 
+/* ----------------------------------------------------------------
+ * INSERT and COPY FROM (insert.c); UPDATE/DELETE have no callbacks
+ * ----------------------------------------------------------------
+ */
+static int
+dlake_updatable(Relation rel)
+{
+	return (1 << CMD_INSERT);
+}
+
+static void
+dlake_begin_modify(ModifyTableState *mtstate, ResultRelInfo *rinfo,
+				   List *fdw_private, int subplan_index, int eflags)
+{
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+		return;
+	rinfo->ri_FdwState = dlake_fdw_insert_begin(rinfo->ri_RelationDesc);
+}
+
+static TupleTableSlot *
+dlake_exec_insert(EState *estate, ResultRelInfo *rinfo, TupleTableSlot *slot,
+				  TupleTableSlot *planSlot)
+{
+	dlake_fdw_insert_row(rinfo->ri_FdwState, slot);
+	return slot;
+}
+
+static void
+dlake_end_modify(EState *estate, ResultRelInfo *rinfo)
+{
+	dlake_fdw_insert_end(rinfo->ri_FdwState);
+	rinfo->ri_FdwState = NULL;
+}
+
+static void
+dlake_begin_insert(ModifyTableState *mtstate, ResultRelInfo *rinfo)
+{
+	rinfo->ri_FdwState = dlake_fdw_insert_begin(rinfo->ri_RelationDesc);
+}
+
 Datum
 dlake_fdw_handler(PG_FUNCTION_ARGS)
 {
@@ -1138,5 +1178,11 @@ dlake_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReInitializeDSMForeignScan = dlake_reinit_dsm;
 	routine->InitializeWorkerForeignScan = dlake_init_worker;
 	routine->ShutdownForeignScan = dlake_shutdown;
+	routine->IsForeignRelUpdatable = dlake_updatable;
+	routine->BeginForeignModify = dlake_begin_modify;
+	routine->ExecForeignInsert = dlake_exec_insert;
+	routine->EndForeignModify = dlake_end_modify;
+	routine->BeginForeignInsert = dlake_begin_insert;
+	routine->EndForeignInsert = dlake_end_modify;
 	PG_RETURN_POINTER(routine);
 }

@@ -71,6 +71,7 @@ typedef struct DlakeFdwFile
 /* plan.c */
 extern DlakeFdwTable *dlake_fdw_table_get(Oid relid);
 extern DlakeStorage *dlake_fdw_storage(DlakeFdwTable *t);
+extern DlakeStorage *dlake_fdw_storage_at(DlakeFdwTable *t, const DlakeLocation *loc);
 extern List *dlake_fdw_list_files(DlakeFdwTable *t, DlakeStorage *st);
 extern List *dlake_fdw_catalog_files(DlakeFdwTable *t, bool *covered);
 extern List *dlake_fdw_file_stats_constraints(DlakeFdwTable *t, TupleDesc td,
@@ -86,6 +87,12 @@ extern List *dlake_fdw_range_constraints(Form_pg_attribute att, Index varno,
 										 Datum min, Datum max, bool has_min_max,
 										 int64 null_count, int64 rows);
 extern void dlake_fdw_validate_table_options(List *options);
+
+/* insert.c */
+struct TupleTableSlot;
+extern void *dlake_fdw_insert_begin(Relation rel);
+extern void dlake_fdw_insert_row(void *state, struct TupleTableSlot *slot);
+extern void dlake_fdw_insert_end(void *state);
 
 /* import.c */
 struct ImportForeignSchemaStmt;

@@ -265,6 +265,17 @@ dlake_fdw_storage(DlakeFdwTable *t)
 	return storage_open(cfg, t->loc);
 }
 
+/* the same for another location of the table's server */
+DlakeStorage *
+dlake_fdw_storage_at(DlakeFdwTable *t, const DlakeLocation *loc)
+{
+	DlakeConfig *cfg = NULL;
+
+	if (loc->kind == DLAKE_STORAGE_S3)
+		cfg = dlake_config_get(t->server_name);
+	return storage_open(cfg, loc);
+}
+
 /*
  * dlake_fdw_is_marker: objects that are not data and are skipped
  * silently: Hadoop/Spark markers (_SUCCESS, _committed_*, _started_*),
