@@ -386,6 +386,37 @@ describe('bad files', () =>
 	});
 });
 
+describe('INSERT', () =>
+{
+	test('INSERT appends partitioned files to S3; rollback deletes them', async () =>
+	{
+		await client.query(`CREATE FOREIGN TABLE fdw_ins (id int, amount numeric(10,2), day date) SERVER fdw_lake
+			OPTIONS (location 's3://${bucket}/ins/', format 'parquet', partition_by 'day')`);
+		try
+		{
+			await client.query("INSERT INTO fdw_ins SELECT g, g * 1.5, date '2024-05-01' + g % 4 FROM generate_series(1, 200) g");
+			const keys = async () => (await rows(`SELECT path FROM dlake.list('s3://${bucket}/ins/', 'fdw_lake') ORDER BY 1`)).map((r) => r.path);
+			const before = await keys();
+			assert.equal(before.length, 4);
+			assert.ok(before.every((k) => /ins\/day=2024-05-0[1-4]\/part-.*\.parquet$/.test(k)), before.join(' '));
+			assert.deepEqual(await rows('SELECT count(*)::int AS n, sum(amount)::text AS s FROM fdw_ins'),
+				[{ n: 200, s: '30150.00' }]);
+			await client.query('BEGIN');
+			await client.query("INSERT INTO fdw_ins VALUES (999, 1, '2024-05-09')");
+			assert.equal((await keys()).length, 5);
+			await client.query('ROLLBACK');
+			assert.deepEqual(await keys(), before);
+			const n = await scanNode("SELECT * FROM fdw_ins WHERE day = '2024-05-02'");
+			assert.equal(n['Files Read'], 1);
+			assert.equal(n['Actual Rows'], 50);
+		}
+		finally
+		{
+			await client.query('DROP FOREIGN TABLE fdw_ins');
+		}
+	});
+});
+
 describe('cancel', () =>
 {
 	test('cancel during a slow scan stops within 2 s', async () =>
