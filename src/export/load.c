@@ -164,7 +164,6 @@ load_close_target(LoadTarget *t)
 		ExecDropSingleTupleTableSlot(t->slots[i]);
 	FreeBulkInsertState(t->bistate);
 	table_finish_bulk_insert(t->rel, 0);
-	ExecCloseIndices(t->rri);
 	ExecCloseResultRelations(t->estate);
 	ExecCloseRangeTableRelations(t->estate);
 	FreeExecutorState(t->estate);
