@@ -182,3 +182,5 @@ DROP FUNCTION fdw_explain(text);
 DROP FUNCTION fdw_try(text, text);
 DROP SERVER regress_fdw_files CASCADE;
 SELECT dlake.delete(:'base' || '/') IS NOT NULL AS deleted;
+DELETE FROM dlake.files WHERE path LIKE :'base' || '/%';
+DELETE FROM dlake.export_runs WHERE location LIKE :'base' || '/%';

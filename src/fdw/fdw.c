@@ -725,12 +725,7 @@ open_next_file(DlakeScanState *s)
 	}
 
 	for (int i = 0; i < s->t->npart; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(s->td, s->t->part_attnos[i] - 1);
-
 		s->pvals[i] = dlake_fdw_part_datum(s->t, s->td, i, f->part_text[i], &s->pnulls[i]);
-		(void) att;
-	}
 
 	if (format_reader_format(s->r) == DLAKE_FORMAT_PARQUET)
 		select_row_groups(s, proj);
