@@ -75,6 +75,12 @@ SELECT quarantine, ruleset, source, rule, field, reason, records, last_24h FROM 
 SELECT * FROM dlake.export_stream('no_such_stream');
 SELECT * FROM dlake.export_stream(NULL);
 
+-- dlake.compact: arguments; a location without catalogued files has nothing to do
+SELECT * FROM dlake.compact(NULL);
+SELECT * FROM dlake.compact('file:///nowhere', target_file_size => 10);
+SELECT * FROM dlake.compact('x/', zone => 'no_such_zone');
+SELECT * FROM dlake.compact('file:///nowhere');
+
 -- cleanup
 DROP TABLE jobs_t, jobs_src, dlake_cleansed.jobs_src, dlake_quarantine.jobs_src;
 DROP SCHEMA jobs_s CASCADE;

@@ -392,3 +392,150 @@ COMMENT ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text
   'export a stream''s new staged records to the raw zone and its new cleansed rows to the cleansed zone, exactly once';
 REVOKE ALL ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dlake.export_stream(text, text, text, text, text, text, text[]) TO dlake_admin;
+
+/*
+ * Files replaced by dlake.compact, kept until no reader can still be using
+ * them: a query planned from dlake.files before the compaction committed
+ * may still open them.  The next compaction (of any location) deletes those
+ * retired longer ago than its grace period.
+ */
+CREATE TABLE dlake.retired_files (
+	path		text PRIMARY KEY,
+	server		name,
+	location	text NOT NULL,
+	retired		timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE dlake.retired_files IS
+  'dlake: lake files replaced by dlake.compact, deleted by a later compaction after the grace period';
+REVOKE ALL ON dlake.retired_files FROM PUBLIC;
+GRANT SELECT, INSERT, DELETE ON dlake.retired_files TO dlake_admin;
+SELECT pg_catalog.pg_extension_config_dump('dlake.retired_files', '');
+
+/*
+ * dlake.compact: rewrite the small files of each partition of a location
+ * (as listed in the dlake.files catalog) into files of about
+ * target_file_size.  In one transaction: the rows of the old files are read
+ * (dlake.read_file) and written as new complete files (dlake.export, same
+ * format, same partition folder), then the catalog rows of the old files
+ * are removed and the files retired.  Readers that plan from the catalog see
+ * either the old files or the new ones, never both.  Retired files are
+ * deleted by a later call once older than grace.
+ */
+CREATE FUNCTION dlake.compact(location text,
+							  target_file_size bigint DEFAULT 134217728,
+							  server name DEFAULT NULL,
+							  zone text DEFAULT NULL,
+							  min_files integer DEFAULT 2,
+							  grace interval DEFAULT '1 hour')
+RETURNS TABLE (partition jsonb, files_before integer, files_after integer, rows bigint,
+			   bytes_before bigint, bytes_after bigint)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	base	text := rtrim(location, '/');
+	srv		name := server;
+	p		record;
+	fmt		text;
+	coldefs	text;
+	cols	text;
+	keys	text;
+	pkeys	text[];
+	q		text;
+	w		record;
+	r		record;
+	n_new	integer;
+	b_new	bigint;
+BEGIN
+	IF location IS NULL THEN
+		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'location must not be NULL';
+	END IF;
+	IF target_file_size IS NULL OR target_file_size < 1024 THEN
+		RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+			MESSAGE = format('target_file_size must be at least 1024 bytes, not %s', target_file_size);
+	END IF;
+	IF zone IS NOT NULL THEN
+		SELECT rtrim(z.location, '/') || '/' || base, coalesce(srv, z.server) INTO base, srv
+		  FROM dlake.zones z WHERE z.name = compact.zone;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION USING ERRCODE = 'undefined_object', MESSAGE = format('zone "%s" does not exist', zone),
+				HINT = 'Create it with dlake.create_zone(name, location).';
+		END IF;
+	END IF;
+	IF NOT pg_try_advisory_xact_lock(hashtext('dlake.compact'), hashtext(base)) THEN
+		RAISE NOTICE 'dlake.compact of % is already running in another session; nothing done', base;
+		RETURN;
+	END IF;
+
+	/* delete what earlier compactions retired, once no reader can need it */
+	FOR w IN SELECT rf.path, rf.server FROM dlake.retired_files rf WHERE rf.retired < now() - grace LOOP
+		BEGIN
+			PERFORM dlake.delete(w.path, w.server);
+			DELETE FROM dlake.retired_files rf WHERE rf.path = w.path;
+		EXCEPTION WHEN OTHERS THEN
+			RAISE WARNING 'could not delete retired lake file %: %', w.path, SQLERRM;
+		END;
+	END LOOP;
+
+	FOR p IN
+		SELECT f.partition AS part, array_agg(f.id ORDER BY f.id) AS ids, array_agg(f.path ORDER BY f.id) AS paths,
+			   min(f.format) AS fmt, count(DISTINCT f.format) AS nformats, sum(f.bytes)::bigint AS bytes
+		  FROM dlake.files f
+		 WHERE f.location = base AND f.bytes < target_file_size
+		 GROUP BY f.partition
+		HAVING count(*) >= greatest(min_files, 2)
+		 ORDER BY f.partition::text
+	LOOP
+		IF p.nformats > 1 THEN
+			RAISE NOTICE 'partition % of % mixes formats; skipped', p.part, base;
+			CONTINUE;
+		END IF;
+		fmt := p.fmt;
+		/* the columns of the newest file; older files may lack some (read as NULL) */
+		SELECT string_agg(format('%I %s', s.column_name, s.data_type), ', ' ORDER BY s.ordinal),
+			   string_agg(format('%I', s.column_name), ', ' ORDER BY s.ordinal)
+		  INTO coldefs, cols
+		  FROM dlake.file_schema(p.paths[array_upper(p.paths, 1)], fmt, '{}', srv) s;
+		/* partition keys in folder order (key=value/ segments after the base) */
+		SELECT array_agg(split_part(seg, '=', 1) ORDER BY o) INTO pkeys
+		  FROM unnest(string_to_array(substr(p.paths[1], length(base) + 2), '/')) WITH ORDINALITY AS g(seg, o)
+		 WHERE seg LIKE '%=%' AND split_part(seg, '=', 1) IN (SELECT jsonb_object_keys(p.part));
+		SELECT string_agg(CASE WHEN jsonb_typeof(p.part -> k) = 'null' THEN format('NULL::text AS %I', k)
+							   ELSE format('%L::text AS %I', p.part ->> k, k) END, ', ' ORDER BY o)
+		  INTO keys
+		  FROM unnest(pkeys) WITH ORDINALITY AS u(k, o);
+		SELECT format('SELECT %s%s FROM (%s) u', cols, coalesce(', ' || keys, ''),
+					  string_agg(format('SELECT * FROM dlake.read_file(%L, %L, %L, %L) AS t(%s)',
+										x.path, fmt, '{"missing_columns": "null"}', srv, coldefs), ' UNION ALL '))
+		  INTO q
+		  FROM unnest(p.paths) x(path);
+
+		n_new := 0;
+		b_new := 0;
+		FOR r IN SELECT e.rows, e.bytes FROM dlake.export(q, base, fmt,
+				partition_by => pkeys,
+				max_file_size => target_file_size, server => srv) e
+		LOOP
+			n_new := n_new + 1;
+			b_new := b_new + r.bytes;
+		END LOOP;
+
+		INSERT INTO dlake.retired_files (path, server, location)
+			SELECT x, srv, base FROM unnest(p.paths) x ON CONFLICT DO NOTHING;
+		DELETE FROM dlake.files f WHERE f.id = ANY (p.ids);
+
+		partition := p.part;
+		files_before := cardinality(p.ids);
+		files_after := n_new;
+		SELECT sum(f.rows)::bigint INTO rows FROM dlake.files f
+		 WHERE f.location = base AND f.partition = p.part AND pg_xact_status(dlake._xid8(f.xmin)) = 'in progress';
+		bytes_before := p.bytes;
+		bytes_after := b_new;
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION dlake.compact(text, bigint, name, text, integer, interval) IS
+  'rewrite the small files of each partition of a lake location into few large ones, atomically for catalog readers';
+REVOKE ALL ON FUNCTION dlake.compact(text, bigint, name, text, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dlake.compact(text, bigint, name, text, integer, interval) TO dlake_admin;
