@@ -133,6 +133,28 @@ CREATE FOREIGN TABLE ft_glob (a int, b text) SERVER regress_fdw_files
   OPTIONS (location :'globloc', header 'false');
 SELECT * FROM ft_glob ORDER BY a;
 
+-- parallel plans: a parallel-aware scan shares the files among processes;
+-- a plain scan inside a worker (inner side of a join) reads them all
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT count(*), sum(v) FROM ft WHERE day < '2024-01-09' OR day IS NULL;
+CREATE TABLE fdw_local AS SELECT g % 10 AS a FROM generate_series(1, 20000) g;
+ANALYZE fdw_local;
+SET enable_nestloop = off;
+SET enable_mergejoin = off;
+SET enable_parallel_hash = off;
+SELECT count(*) FROM fdw_local l JOIN ft_nh n ON n.a = l.a;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET enable_nestloop;
+RESET enable_mergejoin;
+RESET enable_parallel_hash;
+DROP TABLE fdw_local;
+
 -- a function that writes a file and reads again sees it
 DO $$
 DECLARE n int;

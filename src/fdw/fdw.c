@@ -541,8 +541,13 @@ dlake_begin_scan(ForeignScanState *node, int eflags)
 						  plan->scan.scanrelid);
 	node->fdw_state = s;
 
-	/* a parallel worker gets the leader's files in InitializeWorker */
-	if (IsParallelWorker())
+	/*
+	 * A parallel-aware scan in a worker gets the leader's files in
+	 * InitializeWorkerForeignScan.  A scan that is not parallel-aware but
+	 * runs in a worker (e.g. the inner side of a join below Gather) reads
+	 * every file itself, like in the leader.
+	 */
+	if (IsParallelWorker() && plan->scan.plan.parallel_aware)
 		return;
 	files = get_files(s->t, NULL, &s->from_catalog);
 	s->nlisted = list_length(files);
