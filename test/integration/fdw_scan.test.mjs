@@ -322,13 +322,16 @@ describe('row groups', () =>
 
 describe('CSV and JSON lines', () =>
 {
-	test('CSV (gzip) and JSONL tables equal the Parquet table', async () =>
+	test('CSV (gzip) and JSONL (zstd) tables equal the Parquet table', async () =>
 	{
 		const src = 'SELECT * FROM fdw_sales WHERE date >= current_date - 29';
 		await client.query(`SELECT count(*) FROM dlake.export($1, 's3://${bucket}/csv/sales/', 'csv', ARRAY['date'],
 			compression => 'gzip', server => 'fdw_lake')`, [src]);
 		await client.query(`SELECT count(*) FROM dlake.export($1, 's3://${bucket}/json/sales/', 'jsonl', ARRAY['date'],
-			server => 'fdw_lake')`, [src]);
+			compression => 'zstd', server => 'fdw_lake')`, [src]);
+		const names = await rows(`SELECT DISTINCT regexp_replace(path, '.*\\.', '') AS ext FROM dlake.files
+			WHERE path LIKE 's3://${bucket}/csv/%' OR path LIKE 's3://${bucket}/json/%' ORDER BY 1`);
+		assert.deepEqual(names.map((r) => r.ext), ['gz', 'zst']);
 		const cols = 'order_id bigint, amount numeric(12,2), ts timestamptz, region text, date date';
 		await client.query(`CREATE FOREIGN TABLE fdw_csv (${cols}) SERVER fdw_lake
 			OPTIONS (location 's3://${bucket}/csv/sales/', format 'csv', header 'true', partition_by 'date')`);
