@@ -95,31 +95,47 @@ json_depth(const char *s, int len)
 	return max;
 }
 
+/* does the text contain the escape \u0000 (any case of the hex digits)? */
+static bool
+has_nul_escape(const char *s, int len)
+{
+	const char *p = s;
+	const char *end = s + len;
+
+	while ((p = memchr(p, '\\', end - p)) != NULL)
+	{
+		if (end - p >= 6 && p[1] == 'u' && p[2] == '0' && p[3] == '0' &&
+			p[4] == '0' && p[5] == '0')
+			return true;
+		p += (end - p >= 2) ? 2 : 1;	/* skip the escaped character */
+		if (p >= end)
+			break;
+	}
+	return false;
+}
+
 /*
  * dlake_bytes_are_json: valid in the database encoding, nesting below a
- * bound, and accepted by the JSON parser with escapes processed (which
- * rejects \u0000 like jsonb does).
+ * bound, accepted by the JSON parser, and without \u0000 (which jsonb
+ * refuses).  The parser runs without de-escaping strings (much cheaper); a
+ * value jsonb still refuses (an invalid surrogate pair) makes the batch
+ * insert fall back to row by row, which stores that row with payload NULL.
  */
 bool
 dlake_bytes_are_json(const char *data, int len)
 {
 	JsonLexContext *lex;
-	char	   *copy;
-	bool		ok;
 
 	if (len == 0 || memchr(data, '\0', len) != NULL)
 		return false;
 	if (!pg_verify_mbstr(GetDatabaseEncoding(), data, len, true))
 		return false;
-	if (json_depth(data, len) > JSON_MAX_DEPTH)
+	if (json_depth(data, len) > JSON_MAX_DEPTH || has_nul_escape(data, len))
 		return false;
-	copy = palloc(len + 1);
-	memcpy(copy, data, len);
-	copy[len] = '\0';
-	lex = makeJsonLexContextCstringLen(copy, len, GetDatabaseEncoding(), true);
-	ok = (pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS);
-	pfree(copy);
-	return ok;
+	/* the lexer is bounded by len and does not write to the input */
+	lex = makeJsonLexContextCstringLen(unconstify(char *, data), len,
+									   GetDatabaseEncoding(), false);
+	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
 }
 
 static const char insert_sql_fmt[] =

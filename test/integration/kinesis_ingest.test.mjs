@@ -333,16 +333,25 @@ test('dead letters: an oversized and a refused record are kept aside, the checkp
 	const name = `k_dead_${run}`;
 	const c = {};
 	const recs = Array.from({ length: 99 }, (_, n) => jsonRecord(run, n, 3, c, 20));
-	const big = { pk: 'p0', data: Buffer.from(JSON.stringify({ big: 'y'.repeat(3000), run })) };
+	const big = { pk: 'p0', data: Buffer.from(JSON.stringify({ big: 'y'.repeat(9000), run })) };
 	const poison = { pk: 'p1', data: Buffer.from(`poison-${run}`) };
 	recs.splice(50, 0, big);
 	recs.splice(70, 0, poison);
-	await createStream(name, kstream, { max_record_bytes: 2048 });
+	/* bytes jsonb cannot take are stored with payload NULL, never an error */
+	const odd = ['{"a":"\\u0000"}', '{"a":"\\ud800"}', '['.repeat(3000) + ']'.repeat(3000), '{"n":1e999999}', '{"a":1,}']
+		.map((t) => ({ pk: 'p2', data: Buffer.from(t) }));
+	recs.splice(80, 0, ...odd);
+	await createStream(name, kstream, { max_record_bytes: 8192 });
 	/* a row the staging table refuses: the page falls back to row-by-row inserts */
 	await sql(`ALTER TABLE dlake_staging.${name} ADD CONSTRAINT no_poison CHECK (position('poison'::bytea in data) = 0)`);
 	await produce(kstream, recs);
-	await waitCount(name, 99);
+	await waitCount(name, 104);
 	await waitFor(async () => (await sql("SELECT count(*)::int AS n FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id) WHERE s.name = $1", [name]))[0].n === 2, 10000, 200, 'dead letters');
+	for (const r of odd)
+	{
+		const rows = await sql(`SELECT payload IS NULL AS null_payload FROM dlake_staging.${name} WHERE data = $1`, [r.data]);
+		assert.deepEqual(rows, [{ null_payload: true }], `stored with payload NULL: ${r.data.toString().slice(0, 20)}`);
+	}
 	const [p] = await sql(`SELECT d.data, d.reason FROM dlake.dead_letters d JOIN dlake.streams s USING (stream_id)
 		WHERE s.name = $1 AND d.reason NOT LIKE '%max_record_bytes%'`, [name]);
 	assert.deepEqual(Buffer.from(p.data), poison.data);
