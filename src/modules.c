@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "ingest/fileflow.h"
 #include "ingest/ingest.h"
 #include "modules.h"
 
@@ -21,4 +22,7 @@ dlake_modules_init(void)
 
 	/* ingest/: Kinesis stream launcher (shared_preload_libraries only) */
 	dlake_ingest_init();
+
+	/* ingest/: file flow worker (shared_preload_libraries only) */
+	dlake_fileflow_init();
 }
