@@ -64,6 +64,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "common/hashfn.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -83,6 +84,8 @@ PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
 /* memory budget for the row groups of all open Parquet writers */
 #define EXPORT_ROW_GROUP_BUDGET (512L * 1024 * 1024)
 #define EXPORT_MIN_ROW_GROUP (4L * 1024 * 1024)
+/* work_mem for the partition sort (see export_run) */
+#define EXPORT_SORT_WORK_MEM_KB (64 * 1024)
 
 /* ----------------------------------------------------------------
  * Cleanup registry: files to delete if the transaction aborts
@@ -877,6 +880,7 @@ export_run(ExportSpec *spec, int64 run_id)
 	Datum	   *fvalues;
 	bool	   *fnulls;
 	MemoryContext batchcxt;
+	int			sort_guc_level = 0;
 	char	   *rootkey;
 	DlakeLocation *parsed;
 
@@ -1060,10 +1064,20 @@ export_run(ExportSpec *spec, int64 run_id)
 			appendStringInfo(&sq, "SELECT * FROM (%s\n) dlake_q ORDER BY ", spec->query);
 			for (int i = 0; i < es->npart; i++)
 				appendStringInfo(&sq, "%s%s", i ? ", " : "", quote_identifier(es->part_name[i]));
+			/* give the sort room: 64 MB unless work_mem is larger */
+			if (work_mem < EXPORT_SORT_WORK_MEM_KB)
+			{
+				sort_guc_level = NewGUCNestLevel();
+				(void) set_config_option("work_mem", psprintf("%d", EXPORT_SORT_WORK_MEM_KB),
+										 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+										 true, 0, false);
+			}
 			portal = export_open_cursor(sq.data);
 		}
 	}
 
+	if (sort_guc_level > 0)
+		AtEOXact_GUC(true, sort_guc_level);
 	export_write_markers(es);
 	if (spec->overwrite)
 		export_overwrite(es);
