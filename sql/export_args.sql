@@ -69,6 +69,22 @@ SELECT sum(rows) FROM dlake.export_table('export_args_t', :'root' || '/inc', 'js
 SELECT sum(rows) FROM dlake.export_table('export_args_t', :'root' || '/inc', 'jsonl');
 SELECT batch, rows FROM dlake.export_state WHERE source = 'export_args_t'::regclass;
 
+-- load: timestamp formats (epoch seconds, epoch millis, a to_timestamp pattern)
+SET timezone = 'UTC';
+SELECT dlake.write_text(:'root' || '/ts/e.csv', E'id,ts,d\n1,1700000000,1700000000\n2,1700000000.5,0\n3,notanumber,0\n') > 0 AS written;
+SELECT dlake.write_text(:'root' || '/ts/ms.csv', E'id,ts\n4,1700000000123\n') > 0 AS written;
+SELECT dlake.write_text(:'root' || '/ts/pat.csv', E'id,ts\n5,27/11/2026 10:11\n6,31/02/2026 10:11\n') > 0 AS written;
+CREATE TABLE export_args_ts (id int, ts timestamptz, d date);
+SELECT rows, rejected FROM dlake.load('export_args_ts', :'root' || '/ts/e.csv',
+                                      options => '{"timestamp_format": "epoch"}', max_errors => 1);
+SELECT rows, rejected FROM dlake.load('export_args_ts', :'root' || '/ts/ms.csv',
+                                      options => '{"timestamp_format": "epoch_ms"}');
+SELECT rows, rejected FROM dlake.load('export_args_ts', :'root' || '/ts/pat.csv',
+                                      options => '{"timestamp_format": "DD/MM/YYYY HH24:MI"}', max_errors => 1);
+SELECT * FROM export_args_ts ORDER BY id;
+SELECT line, column_name, error FROM dlake.load_errors ORDER BY id DESC LIMIT 2;
+DROP TABLE export_args_ts;
+
 -- privileges: nothing for PUBLIC
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -38,6 +38,9 @@
 #include "fmgr.h"
 #include "format/format.h"
 #include "funcapi.h"
+#include "guc.h"
+#include "utils/timestamp.h"
+#include "utils/fmgrprotos.h"
 #include "mb/pg_wchar.h"
 #include "commands/defrem.h"
 #include "miscadmin.h"
@@ -338,6 +341,63 @@ load_is_manifest(const char *uri)
 }
 
 /*
+ * Timestamp formats of the load option timestamp_format: "epoch" (seconds,
+ * fractions allowed), "epoch_ms", or a to_timestamp() format string.  The
+ * column is read as text and converted here; a failure is a bad row.
+ */
+typedef enum LoadTsFormat
+{
+	LOAD_TS_NATIVE = 0,
+	LOAD_TS_EPOCH,
+	LOAD_TS_EPOCH_MS,
+	LOAD_TS_PATTERN
+} LoadTsFormat;
+
+static bool
+load_convert_ts(LoadTsFormat fmt, Datum pattern, Oid target, Datum in,
+				Datum *out, DlakeRowError *err)
+{
+	MemoryContext old = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	PG_TRY();
+	{
+		Datum		tstz;
+
+		if (fmt == LOAD_TS_PATTERN)
+			tstz = DirectFunctionCall2(to_timestamp, in, pattern);
+		else
+		{
+			char	   *s = TextDatumGetCString(in);
+			float8		d = DatumGetFloat8(DirectFunctionCall1(float8in, CStringGetDatum(s)));
+
+			if (fmt == LOAD_TS_EPOCH_MS)
+				d /= 1000.0;
+			tstz = DirectFunctionCall1(float8_timestamptz, Float8GetDatum(d));
+		}
+		if (target == TIMESTAMPOID)
+			*out = DirectFunctionCall1(timestamptz_timestamp, tstz);
+		else if (target == DATEOID)
+			*out = DirectFunctionCall1(timestamptz_date, tstz);
+		else
+			*out = tstz;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(old);
+		edata = CopyErrorData();
+		FlushErrorState();
+		err->sqlerrcode = edata->sqlerrcode;
+		err->message = edata->message;
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
  * dlake.load(target, location, format, options, server, max_errors, force,
  *			  pattern, zone)
  */
@@ -370,6 +430,13 @@ dlake_load(PG_FUNCTION_ARGS)
 	bool		isnull;
 	MemoryContext filecxt;
 	bool		by_position_opt = false;
+	LoadTsFormat ts_format = LOAD_TS_NATIVE;
+	Datum		ts_pattern = (Datum) 0;
+	TupleDesc	readdesc;
+	bool	   *ts_conv;
+	Datum	   *rvalues;
+	bool	   *rnulls;
+	TimestampTz last_progress = GetCurrentTimestamp();
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -387,7 +454,23 @@ dlake_load(PG_FUNCTION_ARGS)
 	{
 		DefElem    *d = lfirst(lc);
 
-		if (pg_strcasecmp(d->defname, "match") == 0)
+		if (pg_strcasecmp(d->defname, "timestamp_format") == 0)
+		{
+			char	   *s = defGetString(d);
+
+			if (pg_strcasecmp(s, "epoch") == 0)
+				ts_format = LOAD_TS_EPOCH;
+			else if (pg_strcasecmp(s, "epoch_ms") == 0)
+				ts_format = LOAD_TS_EPOCH_MS;
+			else if (pg_strcasecmp(s, "iso") == 0 || pg_strcasecmp(s, "auto") == 0)
+				ts_format = LOAD_TS_NATIVE;
+			else
+			{
+				ts_format = LOAD_TS_PATTERN;
+				ts_pattern = CStringGetTextDatum(s);
+			}
+		}
+		else if (pg_strcasecmp(d->defname, "match") == 0)
 		{
 			char	   *s = defGetString(d);
 
@@ -402,7 +485,7 @@ dlake_load(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown load option \"%s\"", d->defname),
-					 errhint("Load options are the format options of docs/formats.md plus match.")));
+					 errhint("Load options are the format options of docs/formats.md plus match and timestamp_format.")));
 	}
 	if (!PG_ARGISNULL(2))
 		base_opts.format = dlake_format_from_name(text_to_cstring(PG_GETARG_TEXT_PP(2)), false);
@@ -492,6 +575,26 @@ dlake_load(PG_FUNCTION_ARGS)
 	}
 
 	t = load_open_target(relid);
+	readdesc = t->desc;
+	ts_conv = palloc0(sizeof(bool) * t->desc->natts);
+	rvalues = palloc(sizeof(Datum) * t->desc->natts);
+	rnulls = palloc(sizeof(bool) * t->desc->natts);
+	if (ts_format != LOAD_TS_NATIVE)
+	{
+		/* read timestamp and date columns as text, convert them here */
+		readdesc = CreateTupleDescCopy(t->desc);
+		for (int a = 0; a < t->desc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(t->desc, a);
+
+			if (att->attisdropped ||
+				(att->atttypid != TIMESTAMPOID && att->atttypid != TIMESTAMPTZOID &&
+				 att->atttypid != DATEOID))
+				continue;
+			TupleDescInitEntry(readdesc, a + 1, NameStr(att->attname), TEXTOID, -1, 0);
+			ts_conv[a] = true;
+		}
+	}
 	filecxt = AllocSetContextCreate(CurrentMemoryContext, "dlake load file",
 									ALLOCSET_DEFAULT_SIZES);
 
@@ -538,7 +641,7 @@ dlake_load(PG_FUNCTION_ARGS)
 		by_position = by_position_opt ||
 			(format_reader_format(r) == DLAKE_FORMAT_CSV && !opts.header);
 		map = load_map_columns(t, format_reader_schema(r), by_position);
-		format_reader_set_projection(r, t->desc, map);
+		format_reader_set_projection(r, readdesc, map);
 		MemoryContextSwitchTo(old);
 
 		for (;;)
@@ -547,9 +650,27 @@ dlake_load(PG_FUNCTION_ARGS)
 			DlakeReadResult res;
 
 			ExecClearTuple(slot);
-			res = format_reader_next(r, slot->tts_values, slot->tts_isnull, &rerr);
+			res = format_reader_next(r, rvalues, rnulls, &rerr);
 			if (res == DLAKE_READ_EOF)
 				break;
+			if (res == DLAKE_READ_ROW)
+			{
+				for (int a = 0; a < t->desc->natts; a++)
+				{
+					slot->tts_isnull[a] = rnulls[a];
+					slot->tts_values[a] = rvalues[a];
+					if (ts_conv[a] && !rnulls[a] &&
+						!load_convert_ts(ts_format, ts_pattern, TupleDescAttr(t->desc, a)->atttypid,
+										 rvalues[a], &slot->tts_values[a], &rerr))
+					{
+						rerr.line = format_reader_position(r);
+						rerr.column = NameStr(TupleDescAttr(t->desc, a)->attname);
+						rerr.raw = NULL;
+						res = DLAKE_READ_ERROR;
+						break;
+					}
+				}
+			}
 			if (res == DLAKE_READ_ERROR)
 			{
 				rejected++;
@@ -592,7 +713,18 @@ dlake_load(PG_FUNCTION_ARGS)
 			if (t->nslots >= LOAD_BATCH_ROWS)
 				load_flush(t);
 			if ((rows & 1023) == 0)
+			{
 				CHECK_FOR_INTERRUPTS();
+				if (dlake_progress_interval_s > 0 &&
+					TimestampDifferenceExceeds(last_progress, GetCurrentTimestamp(),
+											   dlake_progress_interval_s * 1000))
+				{
+					last_progress = GetCurrentTimestamp();
+					ereport(NOTICE,
+							(errmsg("dlake.load run " INT64_FORMAT ": " INT64_FORMAT " rows from %d files so far",
+									run_id, total_rows + rows, nloaded + 1)));
+				}
+			}
 		}
 		load_flush(t);
 		format_reader_close(r);
