@@ -164,6 +164,16 @@ BEGIN
   SELECT count(*) INTO n FROM ft_nh; RAISE NOTICE 'after: % rows', n;
 END $$;
 
+-- dlake.fdw_listing_ttl: a listing is reused across statements, so a file
+-- written behind the table's back shows up after dlake.fdw_invalidate
+SET dlake.fdw_listing_ttl = '1min';
+SELECT count(*) FROM ft_nh;
+SELECT dlake.write_file('SELECT 8 AS a, ''t'' AS b', current_setting('fdw.nh') || 'x=4/e.csv', 'csv', '{"header": false}');
+SELECT count(*) FROM ft_nh;
+SELECT dlake.fdw_invalidate('ft_nh');
+SELECT count(*) FROM ft_nh;
+RESET dlake.fdw_listing_ttl;
+
 -- a partition folder whose value is not of the column's type
 SELECT dlake.write_file('SELECT 7 AS a, ''q'' AS b', :'base' || '/nh/x=seven/d.csv', 'csv', '{"header": false}');
 SELECT fdw_try('SELECT count(*) FROM ft_nh WHERE x = 1', :'root');

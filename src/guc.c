@@ -43,6 +43,7 @@ int			dlake_worker_naptime_ms = 1000;
 int			dlake_kinesis_read_budget_kb = 2048;
 
 int			dlake_max_bytes_scanned_mb = 0;
+int			dlake_fdw_listing_ttl_s = 0;
 int			dlake_progress_interval_s = 10;
 
 /*
@@ -207,6 +208,14 @@ dlake_guc_init(void)
 							&dlake_max_bytes_scanned_mb,
 							 /* bootValue= */ 0, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dlake.fdw_listing_ttl",
+							"How long a foreign table's file listing is reused across statements.",
+							"Zero lists once per statement. dlake.fdw_invalidate() drops listings early.",
+							&dlake_fdw_listing_ttl_s,
+							 /* bootValue= */ 0, 0, 3600,
+							PGC_USERSET, GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("dlake.progress_interval",

@@ -40,6 +40,7 @@ extern int	dlake_kinesis_read_budget_kb;
 
 /* scans and exports */
 extern int	dlake_max_bytes_scanned_mb;
+extern int	dlake_fdw_listing_ttl_s;
 extern int	dlake_progress_interval_s;
 
 extern void dlake_guc_init(void);

@@ -50,6 +50,7 @@
 #include "utils/rel.h"
 #include "utils/sampling.h"
 #include "utils/timestamp.h"
+#include "utils/inval.h"
 #include "port/atomics.h"
 
 #include "fdw/fdw_int.h"
@@ -62,45 +63,98 @@ PG_FUNCTION_INFO_V1(dlake_fdw_handler);
 #define DLAKE_PARQUET_RATIO			3	/* columnar compression guess */
 
 /* ----------------------------------------------------------------
- * Listing cache: one listing per table per statement
+ * Listing cache: one listing per table per statement, or reused for
+ * dlake.fdw_listing_ttl seconds across statements
  * ----------------------------------------------------------------
  */
 typedef struct ListingEntry
 {
+	MemoryContext cxt;			/* holds the entry and its files */
 	Oid			relid;
 	Oid			userid;
 	bool		from_catalog;	/* planned from dlake.files */
-	List	   *files;			/* DlakeFdwFile *, in listing_cxt */
+	bool		stale;			/* invalidated: drop at next lookup */
+	TimestampTz stmt;			/* statement that listed */
+	LocalTransactionId lxid;
+	TimestampTz listed_at;
+	List	   *files;			/* DlakeFdwFile * */
 } ListingEntry;
 
-static MemoryContext listing_cxt = NULL;
-static List *listing_entries = NIL;
-static TimestampTz listing_stmt = 0;
-static LocalTransactionId listing_lxid = InvalidLocalTransactionId;
+static List *listing_entries = NIL;	/* cells in TopMemoryContext */
+static bool listing_callback = false;
+
+PG_FUNCTION_INFO_V1(dlake_fdw_invalidate);
 
 /*
- * get_files returns the data files of a table, listing its location only
- * when this statement has not listed it yet.  The listing lives until the
- * next statement that needs one.
+ * Relcache invalidation (ALTER FOREIGN TABLE, dlake.fdw_invalidate() in
+ * any backend) marks listings stale.  Only marks: the callback may run in
+ * the middle of a lookup that is using the files.
+ */
+static void
+listing_relcache_callback(Datum arg, Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, listing_entries)
+	{
+		ListingEntry *e = (ListingEntry *) lfirst(lc);
+
+		if (!OidIsValid(relid) || e->relid == relid)
+			e->stale = true;
+	}
+}
+
+static bool
+entry_usable(ListingEntry *e)
+{
+	if (e->stale)
+		return false;
+	if (e->stmt == GetCurrentStatementStartTimestamp() && e->lxid == MyProc->lxid)
+		return true;
+	return dlake_fdw_listing_ttl_s > 0 &&
+		!TimestampDifferenceExceeds(e->listed_at, GetCurrentTimestamp(),
+									dlake_fdw_listing_ttl_s * 1000);
+}
+
+/* drop the entries of relid (every entry for InvalidOid) */
+static void
+drop_entries(Oid relid, bool only_unusable)
+{
+	ListCell   *lc;
+
+	foreach(lc, listing_entries)
+	{
+		ListingEntry *e = (ListingEntry *) lfirst(lc);
+
+		if ((OidIsValid(relid) && e->relid != relid) ||
+			(only_unusable && entry_usable(e)))
+			continue;
+		listing_entries = foreach_delete_current(listing_entries, lc);
+		MemoryContextDelete(e->cxt);
+	}
+}
+
+/*
+ * get_files returns the data files of a table: from the cache when this
+ * statement (or, with dlake.fdw_listing_ttl, a recent one) listed it,
+ * else from dlake.files or a listing of the location.  The returned list
+ * is only valid until the next get_files or forget_files call: scans copy
+ * what they keep.
  */
 static List *
 get_files(DlakeFdwTable *t, DlakeStorage *st, bool *from_catalog)
 {
-	TimestampTz now = GetCurrentStatementStartTimestamp();
 	ListCell   *lc;
 	ListingEntry *e;
+	MemoryContext cxt;
 	MemoryContext old;
 
-	if (listing_cxt == NULL)
-		listing_cxt = AllocSetContextCreate(TopMemoryContext, "dlake_fdw listings",
-											ALLOCSET_DEFAULT_SIZES);
-	if (now != listing_stmt || MyProc->lxid != listing_lxid)
+	if (!listing_callback)
 	{
-		MemoryContextReset(listing_cxt);
-		listing_entries = NIL;
-		listing_stmt = now;
-		listing_lxid = MyProc->lxid;
+		CacheRegisterRelcacheCallback(listing_relcache_callback, (Datum) 0);
+		listing_callback = true;
 	}
+	drop_entries(InvalidOid, true);
 	foreach(lc, listing_entries)
 	{
 		e = (ListingEntry *) lfirst(lc);
@@ -111,54 +165,77 @@ get_files(DlakeFdwTable *t, DlakeStorage *st, bool *from_catalog)
 		}
 	}
 
-	old = MemoryContextSwitchTo(listing_cxt);
+	cxt = AllocSetContextCreate(TopMemoryContext, "dlake_fdw listing",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
 		e = palloc0(sizeof(ListingEntry));
+		e->cxt = cxt;
 		e->relid = t->relid;
 		e->userid = GetUserId();
+		e->stmt = GetCurrentStatementStartTimestamp();
+		e->lxid = MyProc->lxid;
+		e->listed_at = GetCurrentTimestamp();
 		e->files = dlake_fdw_catalog_files(t, &e->from_catalog);
 		if (!e->from_catalog)
 			e->files = dlake_fdw_list_files(t, st ? st : dlake_fdw_storage(t));
-		listing_entries = lappend(listing_entries, e);
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(old);
-		/* forget partial state: the next statement starts over */
-		MemoryContextReset(listing_cxt);
-		listing_entries = NIL;
-		listing_stmt = 0;
+		MemoryContextDelete(cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(TopMemoryContext);
+	listing_entries = lappend(listing_entries, e);
 	MemoryContextSwitchTo(old);
 	*from_catalog = e->from_catalog;
 	return e->files;
 }
 
 /*
- * forget_files drops the statement's listing of a table once a scan of it
- * ends, so that a later statement inside the same top-level statement
- * (a function writing files and then reading them) lists again.
+ * forget_files drops a table's listing when a scan of it ends (unless
+ * listings are kept across statements), so that a later statement inside
+ * the same top-level statement (a function writing files and then reading
+ * them) lists again; always after an INSERT into it.
  */
 static void
-forget_files(Oid relid)
+forget_files(Oid relid, bool always)
 {
-	ListCell   *lc;
+	if (!always && dlake_fdw_listing_ttl_s > 0)
+		return;
+	drop_entries(relid, false);
+}
 
-	foreach(lc, listing_entries)
-	{
-		ListingEntry *e = (ListingEntry *) lfirst(lc);
+/* called by insert.c: this backend's own writes are seen at once */
+void
+dlake_fdw_forget_files(Oid relid)
+{
+	forget_files(relid, true);
+}
 
-		if (e->relid == relid)
-			listing_entries = foreach_delete_current(listing_entries, lc);
-	}
-	if (listing_entries == NIL && listing_cxt != NULL)
+/*
+ * dlake.fdw_invalidate(regclass DEFAULT NULL): forget the cached listings
+ * of a table (all tables for NULL) in every backend, at commit.
+ */
+Datum
+dlake_fdw_invalidate(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
 	{
-		MemoryContextReset(listing_cxt);
-		listing_stmt = 0;
+		drop_entries(InvalidOid, false);
+		CacheInvalidateRelcacheAll();
 	}
+	else
+	{
+		Oid			relid = PG_GETARG_OID(0);
+
+		drop_entries(relid, false);
+		CacheInvalidateRelcacheByRelid(relid);
+	}
+	PG_RETURN_VOID();
 }
 
 /*
@@ -849,7 +926,7 @@ dlake_end_scan(ForeignScanState *node)
 	if (s)
 	{
 		close_file(s);
-		forget_files(s->t->relid);
+		forget_files(s->t->relid, false);
 	}
 }
 
@@ -1088,7 +1165,7 @@ dlake_acquire_sample(Relation rel, int elevel, HeapTuple *rows, int targrows,
 		vacuum_delay_point();
 	}
 	close_file(s);
-	forget_files(s->t->relid);
+	forget_files(s->t->relid, false);
 
 	*totalrows = (picked_bytes > 0) ? seen * (all_bytes / picked_bytes) : seen;
 	*totaldeadrows = 0;

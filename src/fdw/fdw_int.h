@@ -93,6 +93,8 @@ struct TupleTableSlot;
 extern void *dlake_fdw_insert_begin(Relation rel);
 extern void dlake_fdw_insert_row(void *state, struct TupleTableSlot *slot);
 extern void dlake_fdw_insert_end(void *state);
+/* fdw.c */
+extern void dlake_fdw_forget_files(Oid relid);
 
 /* import.c */
 struct ImportForeignSchemaStmt;

@@ -459,4 +459,5 @@ dlake_fdw_insert_end(void *state)
 		}
 	}
 	s->parts = NIL;
+	dlake_fdw_forget_files(s->t->relid);
 }
