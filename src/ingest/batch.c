@@ -412,7 +412,13 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 
 	sql = psprintf(insert_sql_fmt, t->staging_qualname);
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(t->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/*
+	 * The owner's code (triggers on staging, the rule set) runs as the owner
+	 * in a restricted operation, as in maintenance commands: it cannot take
+	 * over the worker's superuser session.
+	 */
+	SetUserIdAndSecContext(t->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	if (nstore > 0)
 	{
 		char	   *emsg = NULL;
@@ -437,7 +443,8 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 					continue;
 				SetUserIdAndSecContext(save_userid, save_sec);
 				insert_dead_letter(t, &recs[store_idx[i]], e2, true);
-				SetUserIdAndSecContext(t->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+				SetUserIdAndSecContext(t->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+									   SECURITY_RESTRICTED_OPERATION);
 				res->dead_letters++;
 			}
 		}

@@ -838,7 +838,8 @@ apply_retention_inner(StreamState *st)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	SetUserIdAndSecContext(st->owner, worker_sec | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(st->owner, worker_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	SPI_execute(psprintf("DELETE FROM %s WHERE ingested_at < now() - %s::interval",
