@@ -86,6 +86,8 @@ PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
 #define EXPORT_MIN_ROW_GROUP (4L * 1024 * 1024)
 /* work_mem for the partition sort (see export_run) */
 #define EXPORT_SORT_WORK_MEM_KB (64 * 1024)
+/* grouped input: complete a partition's file on change after this many rows */
+#define EXPORT_EAGER_CLOSE_ROWS 10000
 
 /* ----------------------------------------------------------------
  * Cleanup registry: files to delete if the transaction aborts
@@ -325,6 +327,7 @@ typedef struct ExportState
 	bool		clustered;		/* no partition reappeared after another */
 	bool		can_restart;	/* may restart sorted (once) */
 	bool		restart;		/* set when a restart is needed */
+	bool		sorted;			/* reading our own sorted query */
 	PartWriter *last_pw;		/* writer of the previous row */
 	Datum	   *prev_values;	/* its partition values (in prevcxt) */
 	bool	   *prev_nulls;
@@ -957,10 +960,26 @@ export_run(ExportSpec *spec, int64 run_id)
 				for (uint64 i = 0; i < SPI_processed; i++)
 				{
 					PartWriter *pw;
+					PartWriter *prev_pw;
 
 					heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
 									  values, nulls);
+					prev_pw = es->last_pw;
 					pw = writer_for_row(es, values, nulls);
+
+					/*
+					 * Rows grouped by partition: a partition we move away
+					 * from is most likely done, so complete its file now
+					 * rather than keep its buffers until eviction.  Only
+					 * after our own sort, or when the previous partition
+					 * had many rows (not for rows that merely happen to
+					 * alternate so far).
+					 */
+					if (prev_pw != NULL && prev_pw != pw && prev_pw->fw != NULL &&
+						es->clustered &&
+						(es->sorted ||
+						 format_writer_rows(prev_pw->fw) >= EXPORT_EAGER_CLOSE_ROWS))
+						writer_close_file(es, prev_pw);
 					if (pw->fw == NULL)
 					{
 						writer_open_file(es, pw);
@@ -1056,6 +1075,7 @@ export_run(ExportSpec *spec, int64 run_id)
 		es->last_pw = NULL;
 		es->restart = false;
 		es->can_restart = false;
+		es->sorted = true;
 		es->clustered = true;
 		{
 			StringInfoData sq;
