@@ -48,6 +48,20 @@ SELECT f, (SELECT count(*) FROM (
     FROM dlake.read_file(:'d' || '/' || f) AS t(id int, b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, n9 numeric(9,2), n18 numeric(18,3), n38 numeric(38,0), n30 numeric(30,9), t text, vc varchar(10), by bytea, d date, ts timestamp, tstz timestamptz, tm time, u uuid, jb jsonb, js json, ai int[], at text[], nul int8)
   ) x) AS differences
 FROM unnest(ARRAY['snappy.parquet', 'zstd.parquet', 'gzip.parquet', 'none.pq']) f;
+-- projections without LIST columns take the column-batch path (dictionary
+-- entries converted once per chunk): same values, rows and NULLs
+SELECT f, (SELECT count(*) FROM (
+    SELECT id, b, i2, i4, i8, f4, f8, n9, n18, n38, n30, t, vc, by, d, ts, tstz, tm, u, jb, js::text, nul FROM src
+    EXCEPT ALL
+    SELECT id, b, i2, i4, i8, f4, f8, n9, n18, n38, n30, t, vc, by, d, ts, tstz, tm, u, jb, js::text, nul
+    FROM dlake.read_file(:'d' || '/' || f) AS t(id int, b bool, i2 int2, i4 int4, i8 int8, f4 float4, f8 float8, n9 numeric(9,2), n18 numeric(18,3), n38 numeric(38,0), n30 numeric(30,9), t text, vc varchar(10), by bytea, d date, ts timestamp, tstz timestamptz, tm time, u uuid, jb jsonb, js json, nul int8)
+  ) x) AS differences,
+  (SELECT count(*) FROM dlake.read_file(:'d' || '/' || f) AS t(t text, ts timestamptz)) AS two_cols,
+  (SELECT sum(i2) || '/' || count(nope) || '/' || count(DISTINCT vc) FROM dlake.read_file(:'d' || '/' || f, NULL, '{"missing_columns": "null"}') AS t(nope int, i2 int8, vc text)) AS coerced,
+  (SELECT count(*) FROM dlake.read_file(:'d' || '/' || f, NULL, '{"on_error": "skip"}') AS t(id int, n38 int8)) AS n38_fits
+FROM unnest(ARRAY['snappy.parquet', 'zstd.parquet', 'gzip.parquet', 'none.pq']) f;
+SELECT sum(i2), count(DISTINCT vc), min(t), max(t), count(t)
+FROM dlake.read_file(:'d' || '/snappy.parquet') AS t(i2 int8, vc text, t text);
 -- -0 and NaN survive
 SELECT f4::text, f8::text FROM dlake.read_file(:'d' || '/snappy.parquet') AS t(id int, f4 float4, f8 float8) WHERE id IN (3, 4, 6) ORDER BY id;
 

@@ -927,12 +927,17 @@ format_reader_next(DlakeFormatReader *r, Datum *values, bool *isnull,
 	MemoryContext old;
 	DlakeReadResult res;
 
-	if (r->target == NULL)
+	if (unlikely(r->target == NULL))
 		elog(ERROR, "format_reader_next called before a projection was set");
-	MemoryContextReset(r->rowcxt);
+	/* called once per row: skip the reset call when nothing was allocated */
+	if (!r->rowcxt->isReset || r->rowcxt->firstchild != NULL)
+		MemoryContextReset(r->rowcxt);
 	old = MemoryContextSwitchTo(r->rowcxt);
-	format_reader_push_context(r);
-	if (!r->started)
+	r->errcb.callback = format_reader_error_callback;
+	r->errcb.arg = r;
+	r->errcb.previous = error_context_stack;
+	error_context_stack = &r->errcb;
+	if (unlikely(!r->started))
 	{
 		r->started = true;
 		if (r->ops->start)
@@ -941,7 +946,7 @@ format_reader_next(DlakeFormatReader *r, Datum *values, bool *isnull,
 	res = r->ops->next(r, values, isnull, err);
 	r->cur_attr = -1;
 	r->cur_file_column = NULL;
-	format_reader_pop_context(r);
+	error_context_stack = r->errcb.previous;
 	MemoryContextSwitchTo(old);
 	return res;
 }

@@ -645,7 +645,40 @@ typedef struct PqAttr
 	bool		json;			/* nested field as JSON text */
 	bool		direct;			/* natural type == target type */
 	FmgrInfo	nat_out;		/* output function of the natural type */
+	/* flat fast path (pq_next_flat) */
+	int			fast;			/* PqFastKind */
+	bool		cache_dict;		/* cache conversions per dictionary entry */
+	Datum	   *dcache;			/* per dictionary index, in dictcxt */
+	bool	   *dvalid;
+	int32		dcap;
 } PqAttr;
+
+/* how pq_next_flat converts a value of one attribute */
+typedef enum PqFastKind
+{
+	PF_GENERIC = 0,				/* pqglue_value_datum + pq_coerce */
+	PF_INT64_INT8,				/* INT64 → bigint */
+	PF_INT32_INT4,				/* signed INT32 → integer */
+	PF_DOUBLE_FLOAT8,			/* DOUBLE → double precision */
+	PF_TS_MICROS,				/* INT64 TIMESTAMP(MICROS) → timestamp[tz] */
+	PF_TEXT						/* BYTE_ARRAY string → text */
+} PqFastKind;
+
+#define PQ_FLAT_BATCH 1024
+
+/*
+ * One projected flat column (primitive, not repeated) read straight from
+ * its column chunk cursor in batches, bypassing row assembly.
+ */
+typedef struct PqFlatCol
+{
+	int			leaf;			/* leaf column index */
+	ParquetColumnReader *cr;	/* cursor of the current row group */
+	ParquetValue *vals;			/* PQ_FLAT_BATCH entries */
+	int32	   *idx;			/* dictionary indexes, -1 = none */
+	int			n;				/* entries in the batch */
+	int			pos;			/* next entry */
+} PqFlatCol;
 
 typedef struct PqReaderState
 {
@@ -660,6 +693,13 @@ typedef struct PqReaderState
 	ParquetRowReader *rr;
 	int64		rg_first_row;
 	int64		rg_row;
+	/* flat fast path: every projected field is a non-repeated primitive */
+	bool		flat;
+	PqFlatCol  *fcols;			/* nproj entries */
+	int64		rg_rows;		/* rows of the current row group */
+	bool		rg_open;
+	MemoryContext dictcxt;		/* dictionary conversions, reset per row
+								 * group */
 	MemoryContextCallback cb;
 } PqReaderState;
 
@@ -671,6 +711,15 @@ pq_reader_cleanup(void *arg)
 	if (st->rr)
 		parquet_row_reader_free(st->rr);
 	st->rr = NULL;
+	if (st->fcols)
+	{
+		for (int k = 0; k < st->nproj; k++)
+		{
+			if (st->fcols[k].cr)
+				parquet_column_reader_free(st->fcols[k].cr);
+			st->fcols[k].cr = NULL;
+		}
+	}
 	if (st->pr)
 		parquet_reader_free(st->pr);
 	st->pr = NULL;
@@ -879,6 +928,75 @@ pq_coerce(Datum d, Oid from, int32 fromtypmod, Oid to, int32 totypmod,
 	return InputFunctionCall(to_in, OutputFunctionCall(from_out, d), to_ioparam, totypmod);
 }
 
+/*
+ * Decide whether the flat fast path applies (every projected field a
+ * primitive, non-repeated leaf) and pick each attribute's conversion.
+ */
+static void
+pq_setup_flat(DlakeFormatReader *r, PqReaderState *st)
+{
+	int			natts = r->target->natts;
+
+	st->flat = true;
+	for (int i = 0; i < natts; i++)
+	{
+		PqAttr	   *a = &st->attrs[i];
+
+		if (a->field < 0)
+			continue;
+		if (a->as_array || a->json || a->leaf == NULL || a->leaf->max_rep > 0 ||
+			parquet_reader_field(st->pr, a->field)->kind != PARQUET_FIELD_PRIMITIVE)
+		{
+			st->flat = false;
+			return;
+		}
+	}
+	st->fcols = palloc0(sizeof(PqFlatCol) * Max(st->nproj, 1));
+	for (int k = 0; k < st->nproj; k++)
+	{
+		PqFlatCol  *fc = &st->fcols[k];
+
+		fc->leaf = parquet_reader_field(st->pr, st->proj[k].field)->first_leaf;
+		fc->vals = palloc(sizeof(ParquetValue) * PQ_FLAT_BATCH);
+		fc->idx = palloc(sizeof(int32) * PQ_FLAT_BATCH);
+	}
+	st->dictcxt = AllocSetContextCreate(r->cxt, "dlake parquet dictionary values",
+										ALLOCSET_DEFAULT_SIZES);
+	for (int i = 0; i < natts; i++)
+	{
+		PqAttr	   *a = &st->attrs[i];
+		Form_pg_attribute att = TupleDescAttr(r->target, i);
+		const ParquetColumnDesc *cd = a->leaf;
+		const ParquetLogicalType *lt;
+
+		if (a->field < 0)
+			continue;
+		lt = &cd->logical;
+		a->fast = PF_GENERIC;
+		if (cd->type == PARQUET_INT64 && a->nat_typid == INT8OID &&
+			att->atttypid == INT8OID)
+			a->fast = PF_INT64_INT8;
+		else if (cd->type == PARQUET_INT32 && a->nat_typid == INT4OID &&
+				 att->atttypid == INT4OID &&
+				 !(lt->kind == PARQUET_LT_INTEGER && !lt->is_signed))
+			a->fast = PF_INT32_INT4;
+		else if (cd->type == PARQUET_DOUBLE && a->nat_typid == FLOAT8OID &&
+				 att->atttypid == FLOAT8OID)
+			a->fast = PF_DOUBLE_FLOAT8;
+		else if (cd->type == PARQUET_INT64 && lt->kind == PARQUET_LT_TIMESTAMP &&
+				 lt->unit == PARQUET_MICROS &&
+				 (a->nat_typid == TIMESTAMPOID || a->nat_typid == TIMESTAMPTZOID) &&
+				 (att->atttypid == TIMESTAMPOID || att->atttypid == TIMESTAMPTZOID) &&
+				 att->atttypmod < 0)
+			a->fast = PF_TS_MICROS;
+		else if (cd->type == PARQUET_BYTE_ARRAY && a->nat_typid == TEXTOID &&
+				 att->atttypid == TEXTOID)
+			a->fast = PF_TEXT;
+		/* by-value fast kinds are cheaper than a cache lookup */
+		a->cache_dict = (a->fast == PF_TEXT || a->fast == PF_GENERIC);
+	}
+}
+
 static void
 pq_start(DlakeFormatReader *r)
 {
@@ -941,6 +1059,7 @@ pq_start(DlakeFormatReader *r)
 		a->proj = field_proj[fc];
 	}
 	st->rg = -1;
+	pq_setup_flat(r, st);
 	MemoryContextSwitchTo(old);
 }
 
@@ -999,15 +1118,278 @@ pq_convert(DlakeFormatReader *r, PqReaderState *st, int i, const ParquetFieldVal
 	*isnull = false;
 }
 
+/* convert one flat value (non-null) for target attribute i */
+static inline Datum
+pq_flat_value(DlakeFormatReader *r, PqAttr *a, int i, const ParquetValue *v)
+{
+	Form_pg_attribute att;
+	Datum		d;
+
+	switch (a->fast)
+	{
+		case PF_INT64_INT8:
+			return Int64GetDatum(v->v.i64);
+		case PF_INT32_INT4:
+			return Int32GetDatum(v->v.i32);
+		case PF_DOUBLE_FLOAT8:
+			return Float8GetDatum(v->v.d);
+		case PF_TS_MICROS:
+			{
+				Timestamp	ts;
+
+				if (unlikely(pg_sub_s64_overflow(v->v.i64, PARQUET_UNIX_TO_PG_MICROS, &ts) ||
+							 !IS_VALID_TIMESTAMP(ts)))
+					ereport(ERROR,
+							(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+							 errmsg("timestamp out of range: " INT64_FORMAT " microseconds since 1970",
+									v->v.i64)));
+				return TimestampGetDatum(ts);
+			}
+		case PF_TEXT:
+			if (unlikely(!parquet_utf8_valid(v->ptr, v->len)))
+				ereport(ERROR,
+						(errcode(ERRCODE_CHARACTER_NOT_IN_REPERTOIRE),
+						 errmsg("invalid byte sequence for encoding \"UTF8\" in a Parquet string")));
+			return PointerGetDatum(cstring_to_text_with_len((const char *) v->ptr, v->len));
+		default:
+			att = TupleDescAttr(r->target, i);
+			d = pqglue_value_datum(a->leaf, v, a->nat_typid, a->nat_typmod);
+			return pq_coerce(d, a->nat_typid, a->nat_typmod, att->atttypid, att->atttypmod,
+							 &a->nat_out, &r->in_funcs[i], r->in_ioparams[i]);
+	}
+}
+
+/* the value of a dictionary entry, converted once per column chunk */
+static Datum
+pq_flat_dict_value(DlakeFormatReader *r, PqReaderState *st, PqAttr *a, int i,
+				   const ParquetValue *v, int32 idx, int32 dict_n)
+{
+	MemoryContext old;
+	Datum		d;
+	Form_pg_attribute att;
+
+	if (idx >= a->dcap)
+	{
+		int32		ncap = Max(dict_n, idx + 1);
+
+		/* old entries are lost: the dictionary of a chunk never grows */
+		a->dcache = MemoryContextAlloc(st->dictcxt, sizeof(Datum) * ncap);
+		a->dvalid = MemoryContextAllocZero(st->dictcxt, sizeof(bool) * ncap);
+		a->dcap = ncap;
+	}
+	if (a->dvalid[idx])
+		return a->dcache[idx];
+	old = MemoryContextSwitchTo(st->dictcxt);
+	d = pq_flat_value(r, a, i, v);
+	att = TupleDescAttr(r->target, i);
+	if (!att->attbyval)
+		d = datumCopy(d, false, att->attlen);	/* own copy, in dictcxt */
+	MemoryContextSwitchTo(old);
+	a->dcache[idx] = d;
+	a->dvalid[idx] = true;
+	return d;
+}
+
+/* open the column cursors of the next selected row group; false at the end */
+static bool
+pq_flat_open_rg(DlakeFormatReader *r, PqReaderState *st)
+{
+	int			nrg = parquet_reader_num_row_groups(st->pr);
+	ParquetStatus s;
+
+	if (st->rg >= nrg)
+		return false;			/* already at the end */
+	for (int k = 0; k < st->nproj; k++)
+	{
+		if (st->fcols[k].cr)
+			parquet_column_reader_free(st->fcols[k].cr);
+		st->fcols[k].cr = NULL;
+		st->fcols[k].n = st->fcols[k].pos = 0;
+	}
+	MemoryContextReset(st->dictcxt);
+	for (int i = 0; i < r->target->natts; i++)
+	{
+		st->attrs[i].dcache = NULL;
+		st->attrs[i].dvalid = NULL;
+		st->attrs[i].dcap = 0;
+	}
+	st->rg_open = false;
+	for (;;)
+	{
+		if (st->rg >= 0)
+			st->rg_first_row += parquet_reader_row_group(st->pr, st->rg)->num_rows;
+		st->rg++;
+		if (st->rg >= nrg)
+		{
+			r->cur_rg = -1;
+			return false;
+		}
+		if (r->rg_selected && !r->rg_selected[st->rg])
+			continue;
+		st->rg_rows = parquet_reader_row_group(st->pr, st->rg)->num_rows;
+		if (st->rg_rows > 0)
+			break;
+	}
+	r->cur_rg = st->rg;
+	st->rg_row = 0;
+	for (int k = 0; k < st->nproj; k++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		s = parquet_column_reader_open(st->pr, st->rg, st->fcols[k].leaf, &st->fcols[k].cr);
+		if (s != PARQUET_OK)
+			pq_reader_fail(st, s, parquet_reader_errmsg(st->pr));
+	}
+	st->rg_open = true;
+	return true;
+}
+
+/* refill the batch of flat column k */
+static void
+pq_flat_fill(PqReaderState *st, int k)
+{
+	PqFlatCol  *fc = &st->fcols[k];
+	int			got = 0;
+	int64		left = st->rg_rows - st->rg_row;
+	ParquetStatus s;
+
+	CHECK_FOR_INTERRUPTS();
+	s = parquet_column_reader_read_ex(fc->cr, (int) Min(left, PQ_FLAT_BATCH), NULL, NULL,
+									  fc->vals, fc->idx, &got);
+	if (s == PARQUET_END)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not read Parquet file %s: %s", st->r->object_name,
+						parquet_status_name(PARQUET_ERR_CORRUPT)),
+				 errdetail("Column \"%s\" has fewer values than row group %d has rows.",
+						   parquet_reader_column(st->pr, fc->leaf)->path, st->rg)));
+	if (s != PARQUET_OK)
+		pq_reader_fail(st, s, parquet_column_reader_errmsg(fc->cr));
+	fc->n = got;
+	fc->pos = 0;
+}
+
+/* convert the current row of the flat columns into values/isnull */
+static pg_attribute_always_inline void
+pq_flat_row(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull)
+{
+	int			natts = r->target->natts;
+
+	for (int i = 0; i < natts; i++)
+	{
+		PqAttr	   *a = &st->attrs[i];
+		PqFlatCol  *fc;
+		const ParquetValue *v;
+		int32		idx;
+
+		if (a->field < 0)
+		{
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+			continue;
+		}
+		fc = &st->fcols[a->proj];
+		v = &fc->vals[fc->pos];
+		if (v->is_null)
+		{
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+			continue;
+		}
+		r->cur_attr = i;
+		idx = fc->idx[fc->pos];
+		if (idx >= 0 && a->cache_dict)
+			values[i] = pq_flat_dict_value(r, st, a, i, v, idx,
+										   parquet_column_reader_dict_size(fc->cr));
+		else
+			values[i] = pq_flat_value(r, a, i, v);
+		isnull[i] = false;
+	}
+	r->cur_attr = -1;
+}
+
+/*
+ * pq_next for flat projections: each projected column is decoded a batch
+ * at a time straight from its chunk cursor; values are converted per row
+ * (so errors name the right row and soft errors skip just that row),
+ * with dictionary entries converted once per column chunk.
+ */
+static DlakeReadResult pq_flat_row_soft(DlakeFormatReader *r, PqReaderState *st,
+										 Datum *values, bool *isnull, DlakeRowError *err);
+
+static pg_attribute_always_inline DlakeReadResult
+pq_next_flat(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull,
+			 DlakeRowError *err)
+{
+	if (unlikely(!st->rg_open || st->rg_row >= st->rg_rows))
+	{
+		if (!pq_flat_open_rg(r, st))
+			return DLAKE_READ_EOF;
+	}
+	for (int k = 0; k < st->nproj; k++)
+	{
+		PqFlatCol  *fc = &st->fcols[k];
+
+		if (unlikely(++fc->pos >= fc->n))
+			pq_flat_fill(st, k);
+	}
+	st->rg_row++;
+	r->position = st->rg_first_row + st->rg_row;
+	r->rg_row = st->rg_row;
+	if ((st->rg_row & 4095) == 0)
+		CHECK_FOR_INTERRUPTS();
+
+	if (likely(err == NULL))
+	{
+		pq_flat_row(r, st, values, isnull);
+		return DLAKE_READ_ROW;
+	}
+	return pq_flat_row_soft(r, st, values, isnull, err);
+}
+
+/* pq_flat_row catching data errors (soft-error mode) */
+static pg_noinline DlakeReadResult
+pq_flat_row_soft(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull,
+				 DlakeRowError *err)
+{
+	{
+		MemoryContext cxt = CurrentMemoryContext;
+		volatile bool ok = true;
+
+		PG_TRY();
+		{
+			pq_flat_row(r, st, values, isnull);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *ed;
+
+			MemoryContextSwitchTo(cxt);
+			ed = CopyErrorData();
+			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+				PG_RE_THROW();
+			FlushErrorState();
+			format_row_error(r, err, ed->sqlerrcode, r->cur_attr, ed->message, NULL, 0);
+			ok = false;
+		}
+		PG_END_TRY();
+		r->cur_attr = -1;
+		return ok ? DLAKE_READ_ROW : DLAKE_READ_ERROR;
+	}
+}
+
 static DlakeReadResult
 pq_next(DlakeFormatReader *r, Datum *values, bool *isnull, DlakeRowError *err)
 {
 	PqReaderState *st = (PqReaderState *) r->state;
-	int			nrg = parquet_reader_num_row_groups(st->pr);
+	int			nrg;
 	const ParquetFieldValue *row;
 	ParquetStatus s;
-	int			natts = r->target->natts;
+	int			natts;
 
+	if (likely(st->flat))
+		return pq_next_flat(r, st, values, isnull, err);
+	nrg = parquet_reader_num_row_groups(st->pr);
+	natts = r->target->natts;
 	for (;;)
 	{
 		if (st->rr == NULL)

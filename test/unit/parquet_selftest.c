@@ -1169,6 +1169,55 @@ test_dictionary_fallback(void)
 		}
 		CHECK(i == 5000 && bad == 0);
 		parquet_row_reader_free(rr);
+
+		/*
+		 * parquet_column_reader_read_ex: dictionary indexes on dictionary
+		 * pages (equal values, equal index; the index names the value),
+		 * -1 on the PLAIN pages after the fallback
+		 */
+		{
+			ParquetColumnReader *cr;
+			ParquetValue v[64];
+			int32_t		ix[64];
+			int32_t		first_ix[10];
+			int			n,
+						dict_rows = 0,
+						plain_rows = 0;
+
+			for (int k = 0; k < 10; k++)
+				first_ix[k] = -2;
+			i = 0;
+			bad = 0;
+			CHECK(parquet_column_reader_open(r, 0, 0, &cr) == PARQUET_OK);
+			while ((st = parquet_column_reader_read_ex(cr, 64, NULL, NULL, v, ix, &n)) == PARQUET_OK)
+			{
+				for (int k = 0; k < n; k++, i++)
+				{
+					if (ix[k] >= 0)
+					{
+						dict_rows++;
+						if (ix[k] >= parquet_column_reader_dict_size(cr))
+							bad++;
+						if (i < 300)
+						{
+							if (first_ix[i % 10] == -2)
+								first_ix[i % 10] = ix[k];
+							else if (first_ix[i % 10] != ix[k])
+								bad++;
+						}
+					}
+					else
+						plain_rows++;
+				}
+			}
+			CHECK(st == PARQUET_END);
+			CHECK_MSG(i == 5000 && bad == 0 && dict_rows >= 300 && plain_rows > 0,
+					  "%d rows, %d bad, %d dictionary, %d plain", i, bad, dict_rows, plain_rows);
+			for (int k = 0; k < 10; k++)
+				for (int m = k + 1; m < 10; m++)
+					CHECK(first_ix[k] >= 0 && first_ix[k] != first_ix[m]);
+			parquet_column_reader_free(cr);
+		}
 		parquet_reader_free(r);
 	}
 	memfile_free(&f);

@@ -625,6 +625,19 @@ extern ParquetStatus parquet_column_reader_open(ParquetReader *r, int rg, int co
 extern ParquetStatus parquet_column_reader_read(ParquetColumnReader *cr, int max,
 												int16_t *def, int16_t *rep,
 												ParquetValue *values, int *n);
+/*
+ * Same, plus dict_idx[i] (when dict_idx != NULL): the dictionary index of
+ * entry i, or -1 for nulls and values of pages not dictionary encoded.
+ * Indexes refer to the chunk's one dictionary (parquet_column_reader_dict_size
+ * entries), stable for the life of the cursor: callers may cache a
+ * conversion per index.
+ */
+extern ParquetStatus parquet_column_reader_read_ex(ParquetColumnReader *cr, int max,
+												   int16_t *def, int16_t *rep,
+												   ParquetValue *values, int32_t *dict_idx,
+												   int *n);
+/* entries of the chunk's dictionary (0 before its dictionary page is read) */
+extern int32_t parquet_column_reader_dict_size(const ParquetColumnReader *cr);
 extern void parquet_column_reader_free(ParquetColumnReader *cr);
 /* error message of the cursor's reader (names row group, column, page) */
 extern const char *parquet_column_reader_errmsg(const ParquetColumnReader *cr);

@@ -1834,6 +1834,19 @@ ParquetStatus
 parquet_column_reader_read(ParquetColumnReader *cr, int max, int16_t *def, int16_t *rep,
 						   ParquetValue *values, int *n)
 {
+	return parquet_column_reader_read_ex(cr, max, def, rep, values, NULL, n);
+}
+
+/*
+ * parquet_column_reader_read with, when dict_idx != NULL, each entry's
+ * dictionary index (-1 for nulls and for values of pages that are not
+ * dictionary encoded), so callers can convert each dictionary entry once
+ * per column chunk instead of once per value.
+ */
+ParquetStatus
+parquet_column_reader_read_ex(ParquetColumnReader *cr, int max, int16_t *def, int16_t *rep,
+							  ParquetValue *values, int32_t *dict_idx, int *n)
+{
 	const ParquetColumnDesc *cd = cr->cd;
 	int			k,
 				i,
@@ -1892,6 +1905,15 @@ parquet_column_reader_read(ParquetColumnReader *cr, int max, int16_t *def, int16
 	st = decode_values(cr, values, nv);
 	if (st != PARQUET_OK)
 		return st;
+	if (dict_idx)
+	{
+		if (cr->enc == PARQUET_ENC_PLAIN_DICTIONARY || cr->enc == PARQUET_ENC_RLE_DICTIONARY)
+			for (i = 0; i < nv; i++)
+				dict_idx[i] = (int32_t) cr->tmpidx[i];
+		else
+			for (i = 0; i < nv; i++)
+				dict_idx[i] = -1;
+	}
 	/* spread the values over their entries, back to front */
 	if (nv < k)
 	{
@@ -1899,16 +1921,28 @@ parquet_column_reader_read(ParquetColumnReader *cr, int max, int16_t *def, int16
 		for (i = k - 1; i >= 0; i--)
 		{
 			if (d[i] == cd->max_def)
+			{
+				if (dict_idx)
+					dict_idx[i] = dict_idx[j];
 				values[i] = values[j--];
+			}
 			else
 			{
 				values[i].is_null = true;
 				values[i].ptr = NULL;
 				values[i].len = 0;
+				if (dict_idx)
+					dict_idx[i] = -1;
 			}
 		}
 	}
 	cr->page_left -= k;
 	*n = k;
 	return PARQUET_OK;
+}
+
+int32_t
+parquet_column_reader_dict_size(const ParquetColumnReader *cr)
+{
+	return cr->dict_n;
 }
