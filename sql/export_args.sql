@@ -85,6 +85,16 @@ SELECT * FROM export_args_ts ORDER BY id;
 SELECT line, column_name, error FROM dlake.load_errors ORDER BY id DESC LIMIT 2;
 DROP TABLE export_args_ts;
 
+-- load: invalid UTF-8 and a malformed JSON line are bad rows too
+SELECT dlake.write_bytes(:'root' || '/bad/u.csv', convert_to(E'id,v\n1,ok\n2,bad', 'UTF8') || '\xfffe'::bytea
+                         || convert_to(E'\n3,fine\n', 'UTF8')) > 0 AS written;
+SELECT dlake.write_text(:'root' || '/bad/j.jsonl', E'{"id":4,"v":"a"}\n{"id":5,"v":\n{"id":6,"v":"c"}\n') > 0 AS written;
+CREATE TABLE export_args_bad (id int, v text);
+SELECT rows, rejected FROM dlake.load('export_args_bad', :'root' || '/bad/', max_errors => 2) ORDER BY path;
+SELECT id, v FROM export_args_bad ORDER BY id;
+SELECT line, column_name, error, raw_line FROM dlake.load_errors ORDER BY id DESC LIMIT 2;
+DROP TABLE export_args_bad;
+
 -- privileges: nothing for PUBLIC
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

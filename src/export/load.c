@@ -231,10 +231,13 @@ load_safe_text(const char *raw)
 	StringInfoData out;
 	int			len = strlen(raw);
 
+	/* without the line terminator */
+	while (len > 0 && (raw[len - 1] == '\n' || raw[len - 1] == '\r'))
+		len--;
 	if (pg_verifymbstr(raw, len, true))
-		return pstrdup(raw);
+		return pnstrdup(raw, len);
 	initStringInfo(&out);
-	for (const unsigned char *p = (const unsigned char *) raw; *p; p++)
+	for (const unsigned char *p = (const unsigned char *) raw; p < (const unsigned char *) raw + len; p++)
 	{
 		if (*p < 0x80)
 			appendStringInfoChar(&out, (char) *p);
