@@ -179,6 +179,7 @@ safecast_datetime_string(const char *str, TimestampTz *result)
 	fsec_t		fsec;
 	int			tz;
 	Timestamp	ts;
+	size_t		len;
 
 	if (strlen(str) >= MAXDATELEN)
 		return false;
@@ -193,18 +194,28 @@ safecast_datetime_string(const char *str, TimestampTz *result)
 	if (!isdigit((unsigned char) *str))
 		return false;
 
-	/* first without a zone: succeeds only when the string names none */
-	memset(&tt, 0, sizeof(tt));
-	fsec = 0;
-	if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
-					  MAXDATEFIELDS, &nf) != 0)
-		return false;
-	if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, NULL) == 0)
+	/*
+	 * First without a zone: succeeds only when the string names none.  A
+	 * trailing "Z" (the usual ISO 8601 UTC form) always names one, so such
+	 * strings skip this first parse.
+	 */
+	len = strlen(str);
+	while (len > 0 && isspace((unsigned char) str[len - 1]))
+		len--;
+	if (len == 0 || (str[len - 1] != 'Z' && str[len - 1] != 'z'))
 	{
-		if (dtype != DTK_DATE || tm2timestamp(&tt, fsec, NULL, &ts) != 0)
+		memset(&tt, 0, sizeof(tt));
+		fsec = 0;
+		if (ParseDateTime(str, workbuf, sizeof(workbuf), field, ftype,
+						  MAXDATEFIELDS, &nf) != 0)
 			return false;
-		*result = (TimestampTz) ts;
-		return IS_VALID_TIMESTAMP(*result);
+		if (DecodeDateTime(field, ftype, nf, &dtype, &tt, &fsec, NULL) == 0)
+		{
+			if (dtype != DTK_DATE || tm2timestamp(&tt, fsec, NULL, &ts) != 0)
+				return false;
+			*result = (TimestampTz) ts;
+			return IS_VALID_TIMESTAMP(*result);
+		}
 	}
 
 	/* then with a zone */

@@ -272,6 +272,8 @@ DECLARE
 	casts text := '';
 	fconds text[] := '{}';	-- per failure: when it applies
 	fobjs text[] := '{}';	-- and what it reports
+	fast text[] := '{}';	-- cheap tests, one true whenever a failure applies
+	nfirst int;
 	lconds text[] := '{}';
 	lobjs text[] := '{}';
 	enrich_cols text := '';
@@ -383,6 +385,12 @@ BEGIN
 		req := dlake._rules_names(p_ruleset, 'required', rules->'required');
 		FOREACH f IN ARRAY req LOOP
 			fconds := fconds || format('coalesce(jsonb_typeof(s1.record->%L), ''null'') = ''null''', f);
+			/*
+			 * A typed field's safe cast is NULL when the field is missing,
+			 * JSON null or not convertible: one IS NULL test covers both the
+			 * required and the type failure without re-reading the record.
+			 */
+			fast := fast || CASE WHEN typ ? f THEN format('s1.%I IS NULL', f) ELSE fconds[cardinality(fconds)] END;
 			fobjs := fobjs || format('CASE WHEN s1.record ? %L THEN %L::jsonb ELSE %L::jsonb END',
 				f, jsonb_build_object('rule', 'required', 'field', f, 'reason', 'null'),
 				jsonb_build_object('rule', 'required', 'field', f, 'reason', 'missing'));
@@ -393,10 +401,15 @@ BEGIN
 	FOR f, t IN SELECT key, value FROM jsonb_each_text(typ) LOOP
 		IF t NOT IN ('text', 'jsonb') THEN
 			fconds := fconds || format('s1.%I IS NULL AND jsonb_typeof(s1.record->%L) <> ''null''', f, f);
+			IF NOT f = ANY (coalesce(req, '{}')) THEN
+				fast := fast || fconds[cardinality(fconds)];
+			END IF;
 			fobjs := fobjs || format('jsonb_build_object(''rule'', ''types'', ''field'', %L, ''reason'', %L, ''value'', s1.record->%L)',
 				f, CASE WHEN fmt ? f THEN format('not a valid %s in format %s', t, fmt->>f) ELSE format('not a valid %s', t) END, f);
 		END IF;
 	END LOOP;
+	/* the failures added from here on are their own cheap test */
+	nfirst := cardinality(fconds);
 
 	/* checks */
 	IF rules ? 'checks' THEN
@@ -405,7 +418,8 @@ BEGIN
 			PERFORM dlake._rules_check_keys(p_ruleset, format('checks.%s', f), spec,
 				ARRAY['min', 'max', 'pattern', 'enum', 'max_length', 'min_length']);
 			t := typ->>f;
-			rawexpr := format('(s1.record->>%L)', f);
+			/* a text-typed field already holds record->>f */
+			rawexpr := CASE WHEN t = 'text' THEN format('s1.%I', f) ELSE format('(s1.record->>%L)', f) END;
 			FOR k, v IN SELECT key, value FROM jsonb_each(spec) LOOP
 				IF k IN ('min', 'max') THEN
 					IF t IN ('text', 'bool', 'uuid', 'jsonb') THEN
@@ -677,7 +691,7 @@ BEGIN
 		'failures', format(E'CASE WHEN s1.record IS NULL THEN ARRAY[%L::jsonb] WHEN jsonb_typeof(s1.record) <> ''object'' THEN ARRAY[%L::jsonb] WHEN coalesce(%s, false) THEN array_remove(ARRAY[%s]::jsonb[], NULL) ELSE ''{}''::jsonb[] END',
 			'{"rule": "json", "field": null, "reason": "invalid JSON"}',
 			'{"rule": "json", "field": null, "reason": "record is not a JSON object"}',
-			coalesce((SELECT string_agg(format(E'(%s\n)', x), ' OR ') FROM unnest(fconds) x), 'false'),
+			coalesce((SELECT string_agg(format(E'(%s\n)', x), ' OR ') FROM unnest(fast || fconds[nfirst + 1:]) x), 'false'),
 			coalesce((SELECT string_agg(format(E'CASE WHEN %s\nTHEN %s END', x, y), ', ') FROM unnest(fconds, fobjs) u(x, y)), '')),
 		'enrich_cols', enrich_cols,
 		'drop', drop_sql,
@@ -903,18 +917,48 @@ BEGIN
 						   ' ADD COLUMN _dlake_loaded_at timestamptz NOT NULL DEFAULT now()', cleansed);
 		END IF;
 	END IF;
-	/* the dedupe key: a unique index (or, with a window, a plain one) */
+	/*
+	 * The dedupe key: a unique index (or, with a window, a plain one on the
+	 * key and _dlake_loaded_at).  Any existing unique index on the same set
+	 * of columns serves (ON CONFLICT and uniqueness ignore column order).
+	 */
 	IF (c->>'dedupe')::boolean AND NOT EXISTS (
 			SELECT 1 FROM pg_index i
 			 WHERE i.indrelid = cleansed AND i.indisunique = (c->>'window' IS NULL) AND i.indpred IS NULL
-			   AND (SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
-					  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)
-				   = ARRAY(SELECT jsonb_array_elements_text(c->'dedupe_cols'))
-				     || CASE WHEN c->>'window' IS NULL THEN '{}'::text[] ELSE '{_dlake_loaded_at}' END) THEN
-		EXECUTE format('CREATE %s INDEX ON %s (%s)',
-			CASE WHEN c->>'window' IS NULL THEN 'UNIQUE' ELSE '' END, cleansed,
-			(SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(c->'dedupe_cols') x)
-			|| CASE WHEN c->>'window' IS NULL THEN '' ELSE ', _dlake_loaded_at' END);
+			   AND CASE WHEN c->>'window' IS NULL THEN
+						(SELECT array_agg(a.attname::text ORDER BY a.attname::text) FROM unnest(i.indkey) k(n)
+						   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)
+						= ARRAY(SELECT x FROM jsonb_array_elements_text(c->'dedupe_cols') x ORDER BY x)
+					ELSE
+						(SELECT array_agg(a.attname::text ORDER BY k.o) FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
+						   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n)
+						= ARRAY(SELECT jsonb_array_elements_text(c->'dedupe_cols')) || '{_dlake_loaded_at}'::text[]
+					END) THEN
+		IF c->>'window' IS NULL THEN
+			/*
+			 * Maintaining this index is most of the cost of dedupe, so it is
+			 * built for cheap inserts: numeric and time key parts first
+			 * (sequence numbers and event times mostly grow, so new entries
+			 * land at the right edge of the tree instead of at one place per
+			 * device), and text parts compared bytewise ("C"; equality is the
+			 * same under any deterministic collation).  The window variant
+			 * keeps the key order and collation: its NOT EXISTS probe
+			 * compares in the column's collation and must use the index.
+			 */
+			EXECUTE format('CREATE UNIQUE INDEX ON %s (%s)', cleansed,
+				(SELECT string_agg(format('%I', x)
+						|| CASE WHEN co.collisdeterministic AND a.atttypid IN ('text'::regtype, 'varchar'::regtype)
+								THEN ' COLLATE "C"' ELSE '' END, ', '
+						ORDER BY CASE WHEN a.atttypid IN ('int8'::regtype, 'int4'::regtype, 'int2'::regtype, 'numeric'::regtype,
+														  'float8'::regtype, 'timestamptz'::regtype, 'timestamp'::regtype,
+														  'date'::regtype) THEN 0 ELSE 1 END, o)
+				   FROM jsonb_array_elements_text(c->'dedupe_cols') WITH ORDINALITY d(x, o)
+				   JOIN pg_attribute a ON a.attrelid = cleansed AND a.attname = d.x AND NOT a.attisdropped
+				   LEFT JOIN pg_collation co ON co.oid = a.attcollation));
+		ELSE
+			EXECUTE format('CREATE INDEX ON %s (%s, _dlake_loaded_at)', cleansed,
+				(SELECT string_agg(format('%I', x), ', ') FROM jsonb_array_elements_text(c->'dedupe_cols') x));
+		END IF;
 	END IF;
 
 	quarantine := to_regclass(p_quarantine);
@@ -962,9 +1006,17 @@ $$;
 /*
  * The routing statement for one batch: returns (accepted, rejected,
  * filtered, duplicates).
+ *
+ * optimistic: with a unique dedupe key, insert without ON CONFLICT.
+ * Speculative insertion costs a token lock, an index pre-check and a
+ * second heap update per row; when the batch holds no duplicate (the
+ * usual case) a plain insert does the same work far cheaper, and the
+ * unique index still refuses any duplicate: the caller (_rules_run) then
+ * reruns the batch with ON CONFLICT DO NOTHING.  Same result either way.
  */
 CREATE FUNCTION dlake._rules_batch_sql(c jsonb, p_ruleset text, version integer, source regclass,
-									   cleansed regclass, quarantine regclass, batch_sql text)
+									   cleansed regclass, quarantine regclass, batch_sql text,
+									   optimistic boolean DEFAULT false)
 RETURNS text LANGUAGE sql STABLE AS
 $$
 SELECT format(
@@ -982,7 +1034,8 @@ SELECT format(
 	coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
 	coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
 	CASE WHEN c->>'window' IS NULL THEN
-		'c WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0' || dlake._rules_dedupe_sql(c, cleansed)
+		'c WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0'
+		|| CASE WHEN optimistic THEN '' ELSE dlake._rules_dedupe_sql(c, cleansed) END
 	ELSE
 		format('(SELECT c.*, row_number() OVER (PARTITION BY %s ORDER BY c._dlake_source_id) AS _dlake_rn FROM c'
 			   ' WHERE NOT c._dlake_drop AND cardinality(c._dlake_fa) = 0) c WHERE (%s OR (c._dlake_rn = 1%s))',
@@ -991,9 +1044,16 @@ SELECT format(
 	quarantine, p_ruleset, version, source::text)
 $$;
 
-/* run one batch statement; turn any error into one that names the rule set */
-CREATE FUNCTION dlake._rules_run(p_ruleset text, source regclass, stmt text,
-								 OUT accepted bigint, OUT rejected bigint, OUT filtered bigint, OUT duplicates bigint)
+/*
+ * Run one batch statement; turn any error into one that names the rule set.
+ * fallback, when given, is the same batch with ON CONFLICT DO NOTHING: stmt
+ * (an optimistic plain insert, see _rules_batch_sql) is rolled back to its
+ * own subtransaction when the unique dedupe index refuses a duplicate, and
+ * fallback runs instead (retried = true).
+ */
+CREATE FUNCTION dlake._rules_run(p_ruleset text, source regclass, stmt text, fallback text DEFAULT NULL,
+								 OUT accepted bigint, OUT rejected bigint, OUT filtered bigint, OUT duplicates bigint,
+								 OUT retried boolean)
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp AS
 $$
@@ -1005,15 +1065,30 @@ BEGIN
 	/* user SQL in the rule set resolves names as when it was created (reverted at function exit) */
 	PERFORM set_config('search_path',
 		coalesce((SELECT r.compiled->>'search_path' FROM dlake.rulesets r WHERE r.name = p_ruleset), 'pg_catalog'), true);
+	retried := false;
 	BEGIN
 		EXECUTE stmt INTO accepted, rejected, filtered, valid;
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
-		RAISE EXCEPTION USING ERRCODE = st,
-			MESSAGE = format('rule set "%s" cannot be applied to %s', p_ruleset, source),
-			DETAIL = msg,
-			HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables); the records stay unprocessed in the source and are processed by the next run.';
+		IF fallback IS NULL OR st <> '23505' THEN
+			RAISE EXCEPTION USING ERRCODE = st,
+				MESSAGE = format('rule set "%s" cannot be applied to %s', p_ruleset, source),
+				DETAIL = msg,
+				HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables); the records stay unprocessed in the source and are processed by the next run.';
+		END IF;
+		retried := true;
 	END;
+	IF retried THEN
+		BEGIN
+			EXECUTE fallback INTO accepted, rejected, filtered, valid;
+		EXCEPTION WHEN OTHERS THEN
+			GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
+			RAISE EXCEPTION USING ERRCODE = st,
+				MESSAGE = format('rule set "%s" cannot be applied to %s', p_ruleset, source),
+				DETAIL = msg,
+				HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables); the records stay unprocessed in the source and are processed by the next run.';
+		END;
+	END IF;
 	duplicates := valid - accepted;
 END
 $$;
@@ -1032,10 +1107,11 @@ DECLARE
 	g record := dlake._rules_get(p_ruleset);
 	t record := dlake._rules_tables(g.compiled, staging, p_cleansed, p_quarantine);
 BEGIN
-	SELECT * INTO accepted, rejected, filtered, duplicates FROM dlake._rules_run(p_ruleset, staging,
+	SELECT r.accepted, r.rejected, r.filtered, r.duplicates INTO accepted, rejected, filtered, duplicates
+	  FROM dlake._rules_run(p_ruleset, staging,
 		dlake._rules_batch_sql(g.compiled, p_ruleset, g.version, staging, t.cleansed, t.quarantine,
 			format('SELECT %s FROM %s s WHERE s.id BETWEEN %s AND %s',
-				dlake._rules_source_cols(staging), staging, first_id, last_id)));
+				dlake._rules_source_cols(staging), staging, first_id, last_id))) r;
 END
 $$;
 
@@ -1067,6 +1143,9 @@ DECLARE
 	a_rej bigint := 0;
 	a_fil bigint := 0;
 	a_dup bigint := 0;
+	batch text;
+	can_optimize boolean;
+	optimistic boolean;
 BEGIN
 	IF ruleset IS NULL OR source IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'ruleset and source must not be NULL';
@@ -1083,6 +1162,8 @@ BEGIN
 	g := dlake._rules_get(ruleset);
 	t := dlake._rules_tables(g.compiled, source, cleansed::text, quarantine::text);
 	cols := dlake._rules_source_cols(source, record_column);
+	can_optimize := (g.compiled->>'dedupe')::boolean AND g.compiled->>'window' IS NULL;
+	optimistic := can_optimize;
 
 	SELECT p.snapshot INTO prev FROM dlake.ruleset_progress p
 	 WHERE p.ruleset = apply_ruleset.ruleset AND p.source = apply_ruleset.source::oid;
@@ -1098,10 +1179,22 @@ BEGIN
 	END IF;
 
 	WHILE b < nblocks LOOP
-		r := dlake._rules_run(ruleset, source,
-			dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine,
-				format('SELECT %s FROM %s s WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid AND %s',
-					cols, source, b, b + step, filter)));
+		batch := format('SELECT %s FROM %s s WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid AND %s',
+			cols, source, b, b + step, filter);
+		/*
+		 * Optimistic insert with a unique dedupe key (see _rules_batch_sql);
+		 * after a batch that held duplicates, the next one goes straight to
+		 * ON CONFLICT, and optimism returns after a batch without any.
+		 */
+		IF optimistic THEN
+			r := dlake._rules_run(ruleset, source,
+				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch, true),
+				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch));
+		ELSE
+			r := dlake._rules_run(ruleset, source,
+				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch));
+		END IF;
+		optimistic := can_optimize AND NOT r.retried AND r.duplicates = 0;
 		a_acc := a_acc + r.accepted;
 		a_rej := a_rej + r.rejected;
 		a_fil := a_fil + r.filtered;
