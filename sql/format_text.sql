@@ -30,6 +30,11 @@ SELECT id, t IS NULL AS is_null, t = '' AS is_empty
 FROM dlake.read_file(:'d' || '/t.csv') AS t(id int, t text) WHERE id IN (4, 5) ORDER BY id;
 -- negative zero stays negative
 SELECT f::text FROM dlake.read_file(:'d' || '/t.csv') AS t(id int, f float8) WHERE id = 4;
+-- a projection skips (scans without copying) the quoted, multi-line fields
+SELECT count(*) AS differences FROM (
+  SELECT id, j, f, by FROM src EXCEPT ALL
+  SELECT id, j, f, by FROM dlake.read_file(:'d' || '/t.csv') AS t(f float8, by bytea, j jsonb, id int)) x;
+SELECT count(*), sum(length(j::text)) AS j_chars FROM dlake.read_file(:'d' || '/t.csv') AS t(j jsonb);
 
 -- other dialects: no header, semicolon, custom NULL, force_quote; positional match
 SELECT dlake.write_file('SELECT id, t, n FROM src ORDER BY id', :'d' || '/t2.csv', 'csv',

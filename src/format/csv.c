@@ -244,6 +244,21 @@ csv_next(DlakeFormatReader *r, Datum *values, bool *isnull, DlakeRowError *err)
 	CsvReadState *st = (CsvReadState *) r->state;
 	int			natts = r->target->natts;
 
+	if (unlikely(st->rec.keep == NULL && r->nfilecols > 0))
+	{
+		/*
+		 * Copy only the projected fields out of each record (field 0
+		 * always: blank-line detection looks at it).
+		 */
+		bool	   *keep = MemoryContextAllocZero(r->cxt, sizeof(bool) * r->nfilecols);
+
+		keep[0] = true;
+		for (int i = 0; i < natts; i++)
+			if (r->proj[i] >= 0 && r->proj[i] < r->nfilecols)
+				keep[r->proj[i]] = true;
+		st->rec.nkeep = r->nfilecols;
+		st->rec.keep = keep;
+	}
 	for (;;)
 	{
 		CsvStatus	rc;

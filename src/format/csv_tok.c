@@ -95,6 +95,22 @@ tok_utf8_valid(const char *data, size_t len)
 
 /* grow rec->buf to hold at least need more bytes; false on limit/OOM */
 static bool
+csv_grow(CsvRecord *rec, size_t want)
+{
+	size_t		cap = rec->bufcap ? rec->bufcap : 256;
+	char	   *nb;
+
+	while (cap < want)
+		cap *= 2;
+	nb = rec->realloc_fn(rec->alloc_arg, rec->buf, cap);
+	if (nb == NULL)
+		return false;
+	rec->buf = nb;
+	rec->bufcap = cap;
+	return true;
+}
+
+static inline bool
 csv_reserve(CsvRecord *rec, size_t need, size_t limit)
 {
 	size_t		want = rec->buflen + need;
@@ -102,22 +118,56 @@ csv_reserve(CsvRecord *rec, size_t need, size_t limit)
 	if (want > limit)
 		return false;
 	if (want > rec->bufcap)
-	{
-		size_t		cap = rec->bufcap ? rec->bufcap : 256;
-		char	   *nb;
-
-		while (cap < want)
-			cap *= 2;
-		nb = rec->realloc_fn(rec->alloc_arg, rec->buf, cap);
-		if (nb == NULL)
-			return false;
-		rec->buf = nb;
-		rec->bufcap = cap;
-	}
+		return csv_grow(rec, want);
 	return true;
 }
 
-static bool
+/*
+ * End of the unquoted run starting at pos: the first delimiter, CR or LF
+ * (or len).  Eight bytes at a time: a byte equal to c makes
+ * (x ^ c*0x01..) have a zero byte, found with the classic
+ * (v - 0x01..) & ~v & 0x80.. test (exact as a yes/no answer).
+ */
+static inline size_t
+csv_scan_plain(const char *data, size_t pos, size_t len, char delim)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t highs = UINT64_C(0x8080808080808080);
+	const uint64_t dm = ones * (unsigned char) delim;
+	const uint64_t nm = ones * (unsigned char) '\n';
+	const uint64_t cm = ones * (unsigned char) '\r';
+
+	while (pos + 8 <= len)
+	{
+		uint64_t	x,
+					a,
+					b,
+					c;
+
+		uint64_t	hit;
+
+		memcpy(&x, data + pos, 8);
+		a = x ^ dm;
+		b = x ^ nm;
+		c = x ^ cm;
+		hit = (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & highs;
+		if (hit)
+		{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* the lowest flagged byte is always a true match */
+			return pos + (__builtin_ctzll(hit) >> 3);
+#else
+			break;
+#endif
+		}
+		pos += 8;
+	}
+	while (pos < len && data[pos] != delim && data[pos] != '\n' && data[pos] != '\r')
+		pos++;
+	return pos;
+}
+
+static inline bool
 csv_append(CsvRecord *rec, const char *p, size_t n, size_t limit)
 {
 	if (n == 0)
@@ -189,6 +239,8 @@ csv_parse_record(const CsvDialect *d, const char *data, size_t len,
 	{
 		size_t		fstart = rec->buflen;
 		bool		quoted = false;
+		bool		keep = rec->keep == NULL ||
+			(rec->nfields < rec->nkeep && rec->keep[rec->nfields]);
 
 		if (pos < len && data[pos] == quote)
 		{
@@ -208,7 +260,7 @@ csv_parse_record(const CsvDialect *d, const char *data, size_t len,
 				}
 				if (span > pos)
 				{
-					if (!csv_append(rec, data + pos, span - pos, limit))
+					if (keep && !csv_append(rec, data + pos, span - pos, limit))
 						goto too_long;
 					pos = span;
 				}
@@ -231,13 +283,13 @@ csv_parse_record(const CsvDialect *d, const char *data, size_t len,
 					}
 					if (data[pos + 1] == quote || data[pos + 1] == escape)
 					{
-						if (!csv_append(rec, data + pos + 1, 1, limit))
+						if (keep && !csv_append(rec, data + pos + 1, 1, limit))
 							goto too_long;
 						pos += 2;
 					}
 					else
 					{
-						if (!csv_append(rec, data + pos, 1, limit))
+						if (keep && !csv_append(rec, data + pos, 1, limit))
 							goto too_long;
 						pos++;
 					}
@@ -248,7 +300,7 @@ csv_parse_record(const CsvDialect *d, const char *data, size_t len,
 					return CSV_NEED_MORE;
 				if (pos + 1 < len && data[pos + 1] == quote)
 				{
-					if (!csv_append(rec, &quote, 1, limit))
+					if (keep && !csv_append(rec, &quote, 1, limit))
 						goto too_long;
 					pos += 2;
 					continue;
@@ -259,14 +311,11 @@ csv_parse_record(const CsvDialect *d, const char *data, size_t len,
 		}
 		else
 		{
-			size_t		span = pos;
+			size_t		span = csv_scan_plain(data, pos, len, delim);
 
-			while (span < len && data[span] != delim && data[span] != '\n' &&
-				   data[span] != '\r')
-				span++;
 			if (span >= len && !at_eof)
 				return CSV_NEED_MORE;
-			if (!csv_append(rec, data + pos, span - pos, limit))
+			if (keep && !csv_append(rec, data + pos, span - pos, limit))
 				goto too_long;
 			pos = span;
 		}

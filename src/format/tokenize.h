@@ -57,6 +57,13 @@ typedef struct CsvRecord
 	const char *error;			/* static message when CSV_ERROR */
 	TokReallocFn realloc_fn;
 	void	   *alloc_arg;
+	/*
+	 * Optional projection: when keep != NULL, fields i < nkeep with
+	 * keep[i] false (and fields >= nkeep) are scanned but not copied: they
+	 * come out empty (length 0).  Field count and quoting are unchanged.
+	 */
+	const bool *keep;
+	int			nkeep;
 } CsvRecord;
 
 /*
