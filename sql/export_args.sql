@@ -95,6 +95,14 @@ SELECT id, v FROM export_args_bad ORDER BY id;
 SELECT line, column_name, error, raw_line FROM dlake.load_errors ORDER BY id DESC LIMIT 2;
 DROP TABLE export_args_bad;
 
+-- on_error => record: the failure becomes a "failed" run, files of the attempt are gone
+SELECT count(*) FROM dlake.export(
+  'SELECT i, 1 / (i - 950) AS x, i / 100 AS k FROM generate_series(1, 1000) i',
+  :'root' || '/fail', 'csv', ARRAY['k'], max_open_files => 1, options => '{"on_error": "record"}');
+SELECT kind, status, error, files FROM dlake.export_runs ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS objects_left FROM dlake.list(:'root' || '/fail/');
+SELECT count(*) FROM dlake.export('SELECT 1 AS a', :'root' || '/x', 'csv', options => '{"on_error": "maybe"}');
+
 -- privileges: nothing for PUBLIC
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_can_execute
 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace

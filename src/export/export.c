@@ -65,6 +65,7 @@
 #include "utils/datum.h"
 #include "common/hashfn.h"
 #include "utils/guc.h"
+#include "utils/resowner.h"
 #include "utils/hsearch.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
@@ -1199,6 +1200,7 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 
 		if (pg_strcasecmp(d->defname, "success_marker") != 0 &&
 			pg_strcasecmp(d->defname, "sort") != 0 &&
+			pg_strcasecmp(d->defname, "on_error") != 0 &&
 			pg_strcasecmp(d->defname, "fail_after_upload") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1247,13 +1249,9 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 	spec->manifest = PG_ARGISNULL(10) ? false : PG_GETARG_BOOL(10);
 }
 
-/*
- * dlake.export(query, location, format, partition_by, compression,
- *				max_file_size, mode, server, options, max_open_files,
- *				manifest, zone)
- */
-Datum
-dlake_export(PG_FUNCTION_ARGS)
+/* the work of dlake.export; see export_guarded for on_error */
+static void
+export_body(FunctionCallInfo fcinfo)
 {
 	ExportSpec	spec;
 	ExportState *es;
@@ -1267,7 +1265,6 @@ dlake_export(PG_FUNCTION_ARGS)
 	spec.query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	spec.source = spec.query;
 	spec.kind = "export";
-	InitMaterializedSRF(fcinfo, 0);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1283,7 +1280,139 @@ dlake_export(PG_FUNCTION_ARGS)
 	export_record(es);
 	export_emit(fcinfo, es);	/* before SPI_finish frees es */
 	SPI_finish();
+}
+
+/*
+ * on_error option (in options jsonb, argument 8): "raise" (default) or
+ * "record".  Read before anything else, so that argument errors can be
+ * recorded too.
+ */
+static bool
+export_on_error_record(FunctionCallInfo fcinfo)
+{
+	Jsonb	   *jb;
+	JsonbValue	k;
+	JsonbValue *v;
+	char	   *val;
+
+	if (PG_NARGS() <= 8 || PG_ARGISNULL(8))
+		return false;
+	jb = PG_GETARG_JSONB_P(8);
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return false;
+	k.type = jbvString;
+	k.val.string.val = "on_error";
+	k.val.string.len = 8;
+	v = findJsonbValueFromContainer(&jb->root, JB_FOBJECT, &k);
+	if (v == NULL)
+		return false;
+	if (v->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"on_error\" must be \"raise\" or \"record\"")));
+	val = pnstrdup(v->val.string.val, v->val.string.len);
+	if (pg_strcasecmp(val, "record") == 0)
+		return true;
+	if (pg_strcasecmp(val, "raise") == 0)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("option \"on_error\" must be \"raise\" or \"record\"")));
+	return false;
+}
+
+/* a "failed" row in dlake.export_runs, in the caller's transaction */
+static void
+export_record_failure(FunctionCallInfo fcinfo, const char *kind, ErrorData *edata)
+{
+	Oid			types[5] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[5];
+	char	   *source;
+	char	   *location;
+
+	if (PG_ARGISNULL(0))
+		source = "";
+	else if (strcmp(kind, "export") == 0)
+		source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	else
+		source = DatumGetCString(DirectFunctionCall1(regclassout, PG_GETARG_DATUM(0)));
+	location = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (!PG_ARGISNULL(11))
+		location = psprintf("zone %s: %s", text_to_cstring(PG_GETARG_TEXT_PP(11)), location);
+	args[0] = CStringGetTextDatum(kind);
+	args[1] = CStringGetTextDatum(source);
+	args[2] = CStringGetTextDatum(location);
+	args[3] = CStringGetTextDatum(PG_ARGISNULL(2) ? "parquet" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	args[4] = CStringGetTextDatum(edata->detail ?
+								  psprintf("%s (%s)", edata->message, edata->detail) :
+								  edata->message);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("INSERT INTO dlake.export_runs (kind, source, location, format, "
+							  "status, error, finished) VALUES ($1, $2, $3, $4, 'failed', $5, "
+							  "clock_timestamp())", 5, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into dlake.export_runs");
+	SPI_finish();
+	ereport(WARNING,
+			(errmsg("dlake %s failed: %s", kind, edata->message),
+			 errdetail("The failure is recorded in dlake.export_runs; files written by the attempt were deleted.")));
+}
+
+/*
+ * Run an export body; with on_error = record, in a subtransaction whose
+ * failure (not a cancel) is recorded as a failed run instead of raised.
+ * Files of the failed attempt are deleted by the subtransaction abort.
+ */
+static Datum
+export_guarded(FunctionCallInfo fcinfo, void (*body) (FunctionCallInfo), const char *kind)
+{
+	MemoryContext oldcxt;
+	ResourceOwner oldowner;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (!export_on_error_record(fcinfo))
+	{
+		body(fcinfo);
+		return (Datum) 0;
+	}
+	oldcxt = CurrentMemoryContext;
+	oldowner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		body(fcinfo);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->elevel > ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		export_record_failure(fcinfo, kind, edata);
+	}
+	PG_END_TRY();
 	return (Datum) 0;
+}
+
+/*
+ * dlake.export(query, location, format, partition_by, compression,
+ *				max_file_size, mode, server, options, max_open_files,
+ *				manifest, zone)
+ */
+Datum
+dlake_export(PG_FUNCTION_ARGS)
+{
+	return export_guarded(fcinfo, export_body, "export");
 }
 
 /* ----------------------------------------------------------------
@@ -1383,8 +1512,8 @@ export_remove_leftovers(ExportSpec *spec, const char *prefix)
 /*
  * dlake.export_table(source, location, ...same as export..., watermark)
  */
-Datum
-dlake_export_table(PG_FUNCTION_ARGS)
+static void
+export_table_body(FunctionCallInfo fcinfo)
 {
 	ExportSpec	spec;
 	ExportState *es;
@@ -1422,7 +1551,6 @@ dlake_export_table(PG_FUNCTION_ARGS)
 				 errhint("Use dlake.export with mode => 'overwrite' to rewrite partitions.")));
 	spec.source = relname;
 	spec.kind = "export_table";
-	InitMaterializedSRF(fcinfo, 0);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1438,7 +1566,7 @@ dlake_export_table(PG_FUNCTION_ARGS)
 						relname, spec.location)));
 		export_start_run(&spec, "skipped");
 		SPI_finish();
-		return (Datum) 0;
+		return;
 	}
 
 	/* the previous successful run's snapshot and batch number */
@@ -1514,5 +1642,10 @@ dlake_export_table(PG_FUNCTION_ARGS)
 	}
 	export_emit(fcinfo, es);	/* before SPI_finish frees es */
 	SPI_finish();
-	return (Datum) 0;
+}
+
+Datum
+dlake_export_table(PG_FUNCTION_ARGS)
+{
+	return export_guarded(fcinfo, export_table_body, "export_table");
 }
