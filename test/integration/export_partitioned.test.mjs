@@ -275,8 +275,10 @@ describe('overwrite, manifest, zones, file splitting', () =>
 
 describe('atomic for readers', () =>
 {
-	/* sorted input and one open file: partitions complete one by one */
-	const slowQuery = `SELECT i AS id, (date '2024-01-01' + (i / 2740)) AS date
+	/* sorted input and one open file: partitions complete one by one,
+	 * at least 50 ms apart (pg_sleep once per partition) */
+	const slowQuery = `SELECT i AS id, (date '2024-01-01' + (i / 2740)) AS date,
+		CASE WHEN i % 2740 = 0 THEN length(pg_sleep(0.05)::text) END AS pause
 		FROM generate_series(0, 999999) i`;
 
 	for (const how of ['cancel', 'terminate'])
