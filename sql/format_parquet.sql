@@ -62,6 +62,10 @@ SELECT f, (SELECT count(*) FROM (
 FROM unnest(ARRAY['snappy.parquet', 'zstd.parquet', 'gzip.parquet', 'none.pq']) f;
 SELECT sum(i2), count(DISTINCT vc), min(t), max(t), count(t)
 FROM dlake.read_file(:'d' || '/snappy.parquet') AS t(i2 int8, vc text, t text);
+-- DECIMAL on INT32/INT64 becomes the same Numeric numeric_in makes (byte for byte)
+SELECT count(*) AS decimals, count(*) FILTER (WHERE numeric_send(s.n9) <> numeric_send(r.n9) OR numeric_send(s.n18) <> numeric_send(r.n18)) AS different,
+  count(*) FILTER (WHERE r.n9 = 0) AS zeros, count(*) FILTER (WHERE r.n9 < 0) AS negatives
+FROM src s JOIN dlake.read_file(:'d' || '/zstd.parquet') AS r(id int, n9 numeric(9,2), n18 numeric(18,3)) ON r.id = s.id;
 -- -0 and NaN survive
 SELECT f4::text, f8::text FROM dlake.read_file(:'d' || '/snappy.parquet') AS t(id int, f4 float4, f8 float8) WHERE id IN (3, 4, 6) ORDER BY id;
 

@@ -326,6 +326,77 @@ unix_micros_to_pg(int64 us)
 }
 
 /*
+ * pq_unscaled_to_numeric builds the Numeric unscaled * 10^-scale directly
+ * in PostgreSQL's on-disk short format (the format numeric.c itself
+ * writes for values with a small weight and display scale: a 16-bit
+ * header holding sign, display scale and weight, then base-10000 digits
+ * with leading and trailing zero digits stripped), so that reading a
+ * DECIMAL column costs one palloc per value instead of a NumericVar
+ * round trip.  Values it does not handle go through numeric.c.
+ */
+#define PQ_NBASE 10000
+#define PQ_NUMERIC_SHORT 0x8000
+#define PQ_NUMERIC_SHORT_SIGN 0x2000
+#define PQ_NUMERIC_SHORT_DSCALE_SHIFT 7
+#define PQ_NUMERIC_SHORT_DSCALE_MAX 0x3F
+#define PQ_NUMERIC_SHORT_WEIGHT_SIGN 0x0040
+#define PQ_NUMERIC_SHORT_WEIGHT_MASK 0x003F
+
+static Numeric
+pq_unscaled_to_numeric(int64 unscaled, int scale)
+{
+	static const uint64 pow10[4] = {1, 10, 100, 1000};
+	uint64		mag = unscaled < 0 ? -(uint64) unscaled : (uint64) unscaled;
+	int			pad;
+	int			frac;
+	int16		groups[8];
+	int			n = 0;
+	int			low;
+	int			weight;
+	int			ndig;
+	uint16		header;
+	char	   *res;
+	Size		len;
+
+	if (scale < 0 || scale > PQ_NUMERIC_SHORT_DSCALE_MAX ||
+		mag >= UINT64CONST(1000000000000000))
+		return scale == 0 ? int64_to_numeric(unscaled) :
+			int64_div_fast_to_numeric(unscaled, scale);
+	/* align the decimal point on a base-10000 digit boundary */
+	pad = (4 - scale % 4) % 4;
+	mag *= pow10[pad];
+	frac = (scale + pad) / 4;
+	while (mag > 0)
+	{
+		groups[n++] = (int16) (mag % PQ_NBASE);
+		mag /= PQ_NBASE;
+	}
+	low = 0;
+	while (low < n && groups[low] == 0)
+		low++;					/* trailing zero digits are not stored */
+	ndig = n - low;
+	weight = ndig > 0 ? n - 1 - frac : 0;
+	if (weight > PQ_NUMERIC_SHORT_WEIGHT_MASK || weight < -(PQ_NUMERIC_SHORT_WEIGHT_MASK + 1))
+		return int64_div_fast_to_numeric(unscaled, scale);
+	header = PQ_NUMERIC_SHORT |
+		((ndig > 0 && unscaled < 0) ? PQ_NUMERIC_SHORT_SIGN : 0) |
+		(scale << PQ_NUMERIC_SHORT_DSCALE_SHIFT) |
+		(weight < 0 ? PQ_NUMERIC_SHORT_WEIGHT_SIGN : 0) |
+		(weight & PQ_NUMERIC_SHORT_WEIGHT_MASK);
+	len = VARHDRSZ + sizeof(uint16) + ndig * sizeof(int16);
+	res = palloc(len);
+	SET_VARSIZE(res, len);
+	memcpy(res + VARHDRSZ, &header, sizeof(uint16));
+	for (int k = 0; k < ndig; k++)
+	{
+		int16		d = groups[n - 1 - k];
+
+		memcpy(res + VARHDRSZ + sizeof(uint16) + k * sizeof(int16), &d, sizeof(int16));
+	}
+	return (Numeric) res;
+}
+
+/*
  * pqglue_value_datum converts a non-null scalar value of a leaf column into
  * its natural type (pqglue_leaf_type).  Raises class-22 errors for values
  * PostgreSQL cannot hold.
@@ -391,9 +462,7 @@ pqglue_value_datum(const ParquetColumnDesc *col, const ParquetValue *v,
 								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 								 errmsg("DECIMAL(%d,%d) value " INT64_FORMAT " exceeds its precision",
 										lt->precision, lt->scale, unscaled)));
-					if (lt->scale == 0)
-						return NumericGetDatum(int64_to_numeric(unscaled));
-					return NumericGetDatum(int64_div_fast_to_numeric(unscaled, lt->scale));
+					return NumericGetDatum(pq_unscaled_to_numeric(unscaled, lt->scale));
 				}
 				if (lt->kind == PARQUET_LT_INTEGER && !lt->is_signed)
 					snprintf(buf, sizeof(buf), UINT64_FORMAT, (uint64) v->v.i64);
