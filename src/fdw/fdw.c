@@ -763,12 +763,17 @@ open_next_file(DlakeScanState *s)
 	old = MemoryContextSwitchTo(s->filecxt);
 
 	/*
-	 * A storage handle per file, in the file's context: the S3 backend
-	 * resolves credentials lazily in whatever context is current at the
-	 * first request (here: the reader's), so a handle must not outlive
-	 * the reader that first used it.
+	 * One storage handle for the whole scan, opened in the scan's context
+	 * (the parent of the file context): the handle keeps its endpoint and
+	 * credentials in its own memory context, so it outlives every file
+	 * and reader that makes requests through it.
 	 */
-	s->st = dlake_fdw_storage(s->t);
+	if (s->st == NULL)
+	{
+		MemoryContextSwitchTo(MemoryContextGetParent(s->filecxt));
+		s->st = dlake_fdw_storage(s->t);
+		MemoryContextSwitchTo(s->filecxt);
+	}
 	src = format_source_from_storage(s->st, dlake_location_parse_or_error(f->uri), f->size);
 	s->r = format_reader_open(&s->t->fopts, src);
 	s->files_opened++;

@@ -48,11 +48,26 @@ typedef struct S3Target
 	const char *bucket;
 } S3Target;
 
+/*
+ * s3_creds returns the handle's credentials, resolving them on first use
+ * (and again when temporary ones are about to expire) in the handle's own
+ * context, never in the caller's: a handle is routinely used from many
+ * short-lived contexts (one per file or reader).
+ */
 static AwsCredentials *
 s3_creds(DlakeStorage *st)
 {
+	if (st->creds != NULL && st->creds->expiration != DT_NOEND &&
+		GetCurrentTimestamp() >= TimestampTzPlusMilliseconds(st->creds->expiration,
+															 -60 * 1000))
+		st->creds = NULL;		/* expiring: resolve again (old copy stays in cxt) */
 	if (st->creds == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(st->cxt);
+
 		st->creds = dlake_config_credentials(st->cfg);
+		MemoryContextSwitchTo(old);
+	}
 	return st->creds;
 }
 
@@ -61,7 +76,7 @@ s3_target(DlakeStorage *st, S3Target *t)
 {
 	t->endpoint = st->endpoint;
 	t->path_style = st->path_style;
-	t->region = st->cfg->region;
+	t->region = st->region;
 	t->creds = s3_creds(st);
 	t->bucket = st->bucket;
 }
@@ -131,7 +146,10 @@ content_md5(const char *data, size_t len)
 void
 s3_open(DlakeStorage *st, const DlakeLocation *loc)
 {
+	/* called by storage_open in the handle's context */
+	Assert(CurrentMemoryContext == st->cxt);
 	st->bucket = pstrdup(loc->bucket);
+	st->region = pstrdup(st->cfg->region);
 	st->endpoint = dlake_config_endpoint(st->cfg, "s3", loc->bucket, &st->path_style);
 }
 
@@ -340,7 +358,7 @@ s3_write_open(DlakeStorage *st, const DlakeLocation *loc, DlakeWriteStream *ws)
 	ws->endpoint.verify_tls = st->endpoint->verify_tls;
 	ws->endpoint.ca_file = st->endpoint->ca_file ? pstrdup(st->endpoint->ca_file) : NULL;
 	ws->path_style = st->path_style;
-	ws->region = pstrdup(st->cfg->region);
+	ws->region = pstrdup(st->region);
 	ws->creds.access_key_id = pstrdup(c->access_key_id);
 	ws->creds.secret_access_key = pstrdup(c->secret_access_key);
 	ws->creds.session_token = c->session_token ? pstrdup(c->session_token) : NULL;
@@ -740,6 +758,7 @@ s3_create_bucket(DlakeStorage *st, const char *bucket)
 	if (rc == AWS_ERR_SERVICE && resp.aws_code &&
 		strcmp(resp.aws_code, "BucketAlreadyOwnedByYou") == 0)
 		return;
+
 	if (rc != AWS_OK)
 		aws_report_error(&req, &resp);
 }

@@ -42,16 +42,22 @@ static void storage_subxact_callback(SubXactEvent event, SubTransactionId mySubi
 DlakeStorage *
 storage_open(const DlakeConfig *cfg, const DlakeLocation *loc)
 {
-	DlakeStorage *st = palloc0(sizeof(DlakeStorage));
+	MemoryContext cxt;
+	MemoryContext old;
+	DlakeStorage *st;
 
+	if (loc->kind == DLAKE_STORAGE_S3 && cfg == NULL)
+		elog(ERROR, "S3 storage needs a configuration");
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "dlake storage handle",
+								ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	st = palloc0(sizeof(DlakeStorage));
 	st->kind = loc->kind;
+	st->cxt = cxt;
 	st->cfg = cfg;
 	if (loc->kind == DLAKE_STORAGE_S3)
-	{
-		if (cfg == NULL)
-			elog(ERROR, "S3 storage needs a configuration");
 		s3_open(st, loc);
-	}
+	MemoryContextSwitchTo(old);
 	return st;
 }
 

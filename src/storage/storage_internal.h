@@ -18,15 +18,25 @@
 #include "aws/aws_request.h"
 #include "storage/storage.h"
 
+/*
+ * A storage handle.  Everything it caches (the handle itself, bucket,
+ * endpoint, region, credentials resolved on first use) lives in its own
+ * memory context, created by storage_open as a child of the caller's
+ * context: the handle stays valid however many contexts (readers, files,
+ * batches) its requests are made from, and goes away with the context
+ * that opened it.
+ */
 struct DlakeStorage
 {
 	DlakeStorageKind kind;
+	MemoryContext cxt;			/* owns the handle and what it caches */
 	const DlakeConfig *cfg;		/* borrowed; NULL for file:// */
 	/* S3 only */
 	char	   *bucket;
+	char	   *region;			/* copy of cfg->region */
 	AwsEndpoint *endpoint;
 	bool		path_style;
-	AwsCredentials *creds;		/* resolved on first use */
+	AwsCredentials *creds;		/* resolved on first use, in cxt */
 };
 
 /*

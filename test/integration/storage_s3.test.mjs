@@ -87,6 +87,41 @@ after(async () => {
 	await sql('DROP SERVER IF EXISTS lake_storage_bad CASCADE');
 });
 
+describe('one storage handle, many contexts', () => {
+	/*
+	 * A lake-table scan opens one storage handle and reads every file
+	 * through it, each file in its own (reset) memory context.  The
+	 * handle's credentials and endpoint must live in the handle's own
+	 * context: resolved in the first file's context, they were freed by
+	 * the second file and the next requests were signed with garbage.
+	 */
+	test('a scan of 40 objects reads every file through the same handle', async () => {
+		for (let i = 0; i < 40; i++)
+			await sql('SELECT dlake.write_text($1, $2, $3)',
+				[url(`handle/f${String(i).padStart(2, '0')}.csv`), `id,v\n${i},${'x'.repeat(500 + i)}\n${i + 100},y\n`, SERVER]);
+		await sql('DROP FOREIGN TABLE IF EXISTS st_many');
+		await sql(`CREATE FOREIGN TABLE st_many (id int, v text) SERVER ${SERVER}
+			OPTIONS (location 's3://${bucket}/handle/', format 'csv')`);
+		try
+		{
+			await resetProxy('s3');
+			for (let round = 0; round < 3; round++)
+			{
+				const [r] = await sql('SELECT count(*)::int AS n, sum(id)::int AS s, sum(length(v))::int AS l FROM st_many');
+				assert.deepEqual(r, { n: 80, s: 2 * 780 + 4000, l: 40 * 500 + 780 + 40 });
+			}
+			const log = await proxyLog('s3');
+			const bad = log.entries.filter((e) => e.status === 403);
+			assert.equal(bad.length, 0, `rejected requests: ${JSON.stringify(bad.slice(0, 2))}`);
+		}
+		finally
+		{
+			await sql('DROP FOREIGN TABLE IF EXISTS st_many');
+			await sql('SELECT dlake.delete($1, $2)', [url('handle/'), SERVER]);
+		}
+	});
+});
+
 describe('round trip', () => {
 	test('write, stat, list, read, delete', async () => {
 		const [{ n }] = await sql('SELECT dlake.write_text($1, $2, $3) AS n', [url('rt/hello.txt'), 'hello, lake', SERVER]);
