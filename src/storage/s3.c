@@ -733,6 +733,20 @@ s3_presign(DlakeStorage *st, const DlakeLocation *loc, const char *method,
 	return psprintf("%s%s?%s", t.endpoint->base_url, path, query);
 }
 
+/* does HEAD Bucket answer 200 with our credentials? */
+static bool
+s3_bucket_accessible(const S3Target *t)
+{
+	AwsRequest	req;
+	AwsResponse resp;
+
+	s3_req_init(&req, t, "HEAD", NULL, NULL);
+	req.head = true;
+	req.describe = psprintf("HEAD s3://%s (bucket)", t->bucket);
+	return aws_request_execute(&req, t->creds, &resp) == AWS_OK &&
+		resp.http_status == 200;
+}
+
 void
 s3_create_bucket(DlakeStorage *st, const char *bucket)
 {
@@ -759,6 +773,17 @@ s3_create_bucket(DlakeStorage *st, const char *bucket)
 		strcmp(resp.aws_code, "BucketAlreadyOwnedByYou") == 0)
 		return;
 
+	/*
+	 * BucketAlreadyExists means "the name is taken" on AWS (by another
+	 * account) but is also what some S3-compatible servers (s3rver) answer
+	 * for a bucket of our own.  Tell them apart with HEAD Bucket: if our
+	 * credentials can access the bucket, it is usable and this is not an
+	 * error; otherwise report the original answer.
+	 */
+	if (rc == AWS_ERR_SERVICE && resp.aws_code &&
+		strcmp(resp.aws_code, "BucketAlreadyExists") == 0 &&
+		s3_bucket_accessible(&t))
+		return;
 	if (rc != AWS_OK)
 		aws_report_error(&req, &resp);
 }

@@ -87,6 +87,29 @@ after(async () => {
 	await sql('DROP SERVER IF EXISTS lake_storage_bad CASCADE');
 });
 
+describe('create_bucket', () => {
+	test('an existing bucket of ours is not an error (confirmed with HEAD Bucket)', async () => {
+		await resetProxy('s3');
+		await sql('SELECT dlake.create_bucket($1, $2)', [bucket, SERVER]);
+		await sql('SELECT dlake.create_bucket($1, $2)', [bucket, SERVER]);
+		const log = await proxyLog('s3');
+		/* s3rver answers 409 BucketAlreadyExists; dlake checks access with a HEAD */
+		assert.ok(log.entries.some((e) => e.method === 'PUT' && e.status === 409), JSON.stringify(log.entries));
+		assert.ok(log.entries.some((e) => e.method === 'HEAD' && e.status === 200), JSON.stringify(log.entries));
+		const [{ n }] = await sql('SELECT dlake.write_text($1, $2, $3) AS n', [url('cb/ok.txt'), 'ok', SERVER]);
+		assert.equal(n, 2);
+		await sql('SELECT dlake.delete($1, $2)', [url('cb/ok.txt'), SERVER]);
+	});
+
+	test('a new bucket is created', async () => {
+		const b2 = uniqueName('cb');
+		await sql('SELECT dlake.create_bucket($1, $2)', [b2, SERVER]);
+		const [{ n }] = await sql('SELECT dlake.write_text($1, $2, $3) AS n', [`s3://${b2}/x.txt`, 'abc', SERVER]);
+		assert.equal(n, 3);
+		await sql('SELECT dlake.delete($1, $2)', [`s3://${b2}/x.txt`, SERVER]);
+	});
+});
+
 describe('one storage handle, many contexts', () => {
 	/*
 	 * A lake-table scan opens one storage handle and reads every file
