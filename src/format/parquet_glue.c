@@ -736,6 +736,14 @@ pq_source_read(void *arg, int64_t offset, int64_t len, void *dst)
 	{
 		CHECK_FOR_INTERRUPTS();
 		resetStringInfo(&st->buf);
+		/* size the buffer exactly: doubling would overshoot a large chunk */
+		if (len >= st->buf.maxlen && len < (int64) MaxAllocSize - 1)
+		{
+			pfree(st->buf.data);
+			st->buf.data = MemoryContextAlloc(st->r->cxt, len + 1);
+			st->buf.maxlen = len + 1;
+			st->buf.data[0] = '\0';
+		}
 		format_source_read(st->r->src, offset, len, &st->buf);
 		memcpy(dst, st->buf.data, len);
 		/* do not keep a huge chunk buffer around */
