@@ -3,8 +3,8 @@
  * rules_sql.c
  *	  Small SQL-callable helpers of the rule set compiler and of
  *	  dlake.apply_ruleset: closest-name suggestions, a guard that a rule's
- *	  SQL text is one scalar expression, and xid widening for incremental
- *	  progress tracking.
+ *	  SQL text is one scalar expression, xid widening for incremental
+ *	  progress tracking, and the batch tally of apply_ruleset's fast path.
  *
  * IDENTIFICATION
  *	  src/etl/rules_sql.c
@@ -16,12 +16,15 @@
 #include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "nodes/parsenodes.h"
+#include "storage/itemptr.h"
 #include "parser/parser.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/varlena.h"
 #include "utils/xid8.h"
 
@@ -154,4 +157,132 @@ dlake_xmin8(PG_FUNCTION_ARGS)
 	if (xid >= XidFromFullTransactionId(*next))
 		epoch--;
 	PG_RETURN_FULLTRANSACTIONID(FullTransactionIdFromEpochAndXid(epoch, xid));
+}
+
+/*
+ * Batch tally: the fast path of dlake.apply_ruleset routes a batch with a
+ * plain INSERT into cleansed (no materialised batch shared by two inserts)
+ * whose WHERE clause is dlake._rules_tally(drop, ok, ctid).  The function
+ * counts every row it sees, keeps the valid ones, and remembers the ctids
+ * of the rejected ones, which the caller then routes through the full
+ * statement (quarantine).  The state lives in backend memory between
+ * _rules_tally_reset() and _rules_tally_get(); a generation number makes a
+ * nested use (a trigger applying another rule set mid-statement) fail
+ * loudly instead of mixing counts.
+ */
+typedef struct DlakeRulesTally
+{
+	int64		generation;
+	int64		seen;
+	int64		dropped;
+	int64		rejected;
+	ItemPointerData *tids;
+	int			ntids;
+	int			maxtids;
+	MemoryContext cxt;
+} DlakeRulesTally;
+
+static DlakeRulesTally rules_tally;
+
+PG_FUNCTION_INFO_V1(dlake_rules_tally_reset);
+PG_FUNCTION_INFO_V1(dlake_rules_tally);
+PG_FUNCTION_INFO_V1(dlake_rules_tally_get);
+
+/*
+ * dlake._rules_tally_reset() → generation: starts a new tally.
+ */
+Datum
+dlake_rules_tally_reset(PG_FUNCTION_ARGS)
+{
+	if (rules_tally.cxt == NULL)
+		rules_tally.cxt = AllocSetContextCreate(TopMemoryContext,
+												"dlake rule set tally",
+												ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(rules_tally.cxt);
+	rules_tally.generation++;
+	rules_tally.seen = 0;
+	rules_tally.dropped = 0;
+	rules_tally.rejected = 0;
+	rules_tally.tids = NULL;
+	rules_tally.ntids = 0;
+	rules_tally.maxtids = 0;
+	PG_RETURN_INT64(rules_tally.generation);
+}
+
+/*
+ * dlake._rules_tally(drop boolean, ok boolean, row tid) → keep the row?
+ * Counts the row as dropped, rejected (remembering its tid) or valid.
+ */
+Datum
+dlake_rules_tally(PG_FUNCTION_ARGS)
+{
+	bool		drop = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
+	bool		ok = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+
+	if (rules_tally.cxt == NULL)
+		elog(ERROR, "dlake._rules_tally called without dlake._rules_tally_reset");
+	rules_tally.seen++;
+	if (drop)
+	{
+		rules_tally.dropped++;
+		PG_RETURN_BOOL(false);
+	}
+	if (ok)
+		PG_RETURN_BOOL(true);
+
+	rules_tally.rejected++;
+	if (PG_ARGISNULL(2))
+		elog(ERROR, "dlake._rules_tally needs the row's ctid");
+	if (rules_tally.ntids == rules_tally.maxtids)
+	{
+		int			newmax = Max(64, rules_tally.maxtids * 2);
+
+		if (rules_tally.tids == NULL)
+			rules_tally.tids = MemoryContextAlloc(rules_tally.cxt,
+												  newmax * sizeof(ItemPointerData));
+		else
+			rules_tally.tids = repalloc(rules_tally.tids,
+										newmax * sizeof(ItemPointerData));
+		rules_tally.maxtids = newmax;
+	}
+	rules_tally.tids[rules_tally.ntids++] = *((ItemPointer) PG_GETARG_POINTER(2));
+	PG_RETURN_BOOL(false);
+}
+
+/*
+ * dlake._rules_tally_get(generation, OUT seen, OUT dropped, OUT rejected,
+ * OUT tids tid[]): the counts of the tally started with that generation.
+ */
+Datum
+dlake_rules_tally_get(PG_FUNCTION_ARGS)
+{
+	int64		gen = PG_GETARG_INT64(0);
+	TupleDesc	tupdesc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	Datum	   *elems;
+	int			i;
+
+	if (gen != rules_tally.generation || rules_tally.cxt == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("rule set batch tally was reset during the batch"),
+				 errdetail("Another rule set was applied while a batch was being routed (from a trigger on a cleansed table?)."),
+				 errhint("Do not apply rule sets from triggers on cleansed tables.")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	elems = palloc(sizeof(Datum) * Max(1, rules_tally.ntids));
+	for (i = 0; i < rules_tally.ntids; i++)
+		elems[i] = PointerGetDatum(&rules_tally.tids[i]);
+
+	values[0] = Int64GetDatum(rules_tally.seen);
+	values[1] = Int64GetDatum(rules_tally.dropped);
+	values[2] = Int64GetDatum(rules_tally.rejected);
+	values[3] = PointerGetDatum(construct_array(elems, rules_tally.ntids, TIDOID,
+												sizeof(ItemPointerData), false,
+												TYPALIGN_SHORT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

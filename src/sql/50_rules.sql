@@ -44,6 +44,14 @@ CREATE FUNCTION dlake._check_expr(expr text, rule text) RETURNS void
 	AS 'MODULE_PATHNAME', 'dlake_check_expr' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION dlake._xmin8(xid) RETURNS xid8
 	AS 'MODULE_PATHNAME', 'dlake_xmin8' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+/* the batch tally of apply_ruleset's fast path (src/etl/rules_sql.c) */
+CREATE FUNCTION dlake._rules_tally_reset() RETURNS bigint
+	AS 'MODULE_PATHNAME', 'dlake_rules_tally_reset' LANGUAGE C VOLATILE;
+CREATE FUNCTION dlake._rules_tally(drop boolean, ok boolean, row_tid tid) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'dlake_rules_tally' LANGUAGE C VOLATILE;
+CREATE FUNCTION dlake._rules_tally_get(generation bigint, OUT seen bigint, OUT dropped bigint,
+									   OUT rejected bigint, OUT tids tid[])
+	AS 'MODULE_PATHNAME', 'dlake_rules_tally_get' LANGUAGE C VOLATILE STRICT;
 
 /* ---------------------------------------------------------------- catalog */
 
@@ -1094,6 +1102,95 @@ END
 $$;
 
 /*
+ * The fast routing statement of apply_ruleset for one batch (batch_sql
+ * also yields each row's ctid as _dlake_ctid): one INSERT into cleansed
+ * straight from the core, no batch materialised for a second insert.
+ * dlake._rules_tally() in its WHERE clause counts dropped and rejected
+ * rows and remembers the rejected rows' ctids; _rules_run_fast routes
+ * those through the full statement afterwards.
+ */
+CREATE FUNCTION dlake._rules_fast_sql(c jsonb, cleansed regclass, batch_sql text, optimistic boolean)
+RETURNS text LANGUAGE sql STABLE AS
+$$
+SELECT format(
+	'INSERT INTO %s (%s record, _dlake_dedupe_key, _dlake_source_id) '
+	'SELECT %s c.record, c._dlake_dkey, c._dlake_source_id FROM (%s) c'
+	' WHERE dlake._rules_tally(c._dlake_drop, cardinality(c._dlake_fa) = 0, c._dlake_ctid)%s',
+	cleansed,
+	coalesce((SELECT string_agg(format('%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
+	coalesce((SELECT string_agg(format('c.%I, ', x->>'name'), '') FROM jsonb_array_elements(c->'columns') x), ''),
+	dlake._rules_core(c, batch_sql),
+	CASE WHEN optimistic THEN '' ELSE dlake._rules_dedupe_sql(c, cleansed) END)
+$$;
+
+/*
+ * Route one batch of apply_ruleset by the fast statement.  Every row is
+ * decided exactly once: valid and dropped rows by the fast statement; the
+ * rows it rejected (by ctid) by the full statement afterwards, which puts
+ * each of them in quarantine, or in cleansed when it passes by then (a
+ * lookup row committed in between), so none is lost or written twice.
+ * A unique violation of an optimistic insert reruns the whole batch with
+ * the full statement and ON CONFLICT (retried).
+ */
+CREATE FUNCTION dlake._rules_run_fast(p_ruleset text, source regclass, c jsonb, version integer,
+									  cleansed regclass, quarantine regclass, cols text, range_sql text,
+									  optimistic boolean,
+									  OUT accepted bigint, OUT rejected bigint, OUT filtered bigint,
+									  OUT duplicates bigint, OUT retried boolean)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp AS
+$$
+DECLARE
+	gen bigint;
+	tl record;
+	r record;
+	msg text;
+	st text;
+BEGIN
+	PERFORM set_config('search_path', coalesce(c->>'search_path', 'pg_catalog'), true);
+	retried := false;
+	BEGIN
+		gen := dlake._rules_tally_reset();
+		EXECUTE dlake._rules_fast_sql(c, cleansed,
+			format('SELECT %s, s.ctid AS _dlake_ctid FROM %s s WHERE %s', cols, source, range_sql), optimistic);
+		GET DIAGNOSTICS accepted = ROW_COUNT;
+		tl := dlake._rules_tally_get(gen);
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE;
+		IF NOT optimistic OR st <> '23505' THEN
+			RAISE EXCEPTION USING ERRCODE = st,
+				MESSAGE = format('rule set "%s" cannot be applied to %s', p_ruleset, source),
+				DETAIL = msg,
+				HINT = 'Fix the rule set with dlake.alter_ruleset() or restore the objects it uses (lookup tables); the records stay unprocessed in the source and are processed by the next run.';
+		END IF;
+		retried := true;
+	END;
+	IF retried THEN
+		r := dlake._rules_run(p_ruleset, source,
+			dlake._rules_batch_sql(c, p_ruleset, version, source, cleansed, quarantine,
+				format('SELECT %s FROM %s s WHERE %s', cols, source, range_sql)));
+		accepted := r.accepted;
+		rejected := r.rejected;
+		filtered := r.filtered;
+		duplicates := r.duplicates;
+		RETURN;
+	END IF;
+	filtered := tl.dropped;
+	duplicates := tl.seen - tl.dropped - tl.rejected - accepted;
+	rejected := 0;
+	IF tl.rejected > 0 THEN
+		r := dlake._rules_run(p_ruleset, source,
+			dlake._rules_batch_sql(c, p_ruleset, version, source, cleansed, quarantine,
+				format('SELECT %s FROM %s s WHERE s.ctid = ANY (%L::tid[]) AND %s', cols, source, tl.tids, range_sql)));
+		accepted := accepted + r.accepted;
+		rejected := r.rejected;
+		filtered := filtered + r.filtered;
+		duplicates := duplicates + r.duplicates;
+	END IF;
+END
+$$;
+
+/*
  * Apply a rule set to staging rows first_id..last_id: the stream worker's
  * entry point (src/etl/rules.h).  Runs inside the caller's transaction.
  */
@@ -1144,6 +1241,9 @@ DECLARE
 	a_fil bigint := 0;
 	a_dup bigint := 0;
 	batch text;
+	range_sql text;
+	can_fast boolean;
+	fast boolean;
 	can_optimize boolean;
 	optimistic boolean;
 BEGIN
@@ -1164,6 +1264,9 @@ BEGIN
 	cols := dlake._rules_source_cols(source, record_column);
 	can_optimize := (g.compiled->>'dedupe')::boolean AND g.compiled->>'window' IS NULL;
 	optimistic := can_optimize;
+	/* the fast path needs the source's ctid and plain (not windowed) dedupe */
+	can_fast := g.compiled->>'window' IS NULL;
+	fast := can_fast;
 
 	SELECT p.snapshot INTO prev FROM dlake.ruleset_progress p
 	 WHERE p.ruleset = apply_ruleset.ruleset AND p.source = apply_ruleset.source::oid;
@@ -1179,14 +1282,23 @@ BEGIN
 	END IF;
 
 	WHILE b < nblocks LOOP
-		batch := format('SELECT %s FROM %s s WHERE s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid AND %s',
-			cols, source, b, b + step, filter);
+		range_sql := format('s.ctid >= ''(%s,0)''::tid AND s.ctid < ''(%s,0)''::tid AND %s', b, b + step, filter);
+		batch := format('SELECT %s FROM %s s WHERE %s', cols, source, range_sql);
 		/*
-		 * Optimistic insert with a unique dedupe key (see _rules_batch_sql);
-		 * after a batch that held duplicates, the next one goes straight to
-		 * ON CONFLICT, and optimism returns after a batch without any.
+		 * Two independent adaptations, each returning after a batch that
+		 * did not need it:
+		 * - fast: one INSERT with a tally (_rules_run_fast) rather than the
+		 *   full statement that materialises the batch for two inserts;
+		 *   after a batch with rejected records, the next one takes the
+		 *   full statement (the fast one would route them twice).
+		 * - optimistic: with a unique dedupe key, insert without ON CONFLICT
+		 *   (see _rules_batch_sql); after a batch with duplicates, the next
+		 *   one goes straight to ON CONFLICT.
 		 */
-		IF optimistic THEN
+		IF fast THEN
+			r := dlake._rules_run_fast(ruleset, source, g.compiled, g.version, t.cleansed, t.quarantine,
+				cols, range_sql, optimistic);
+		ELSIF optimistic THEN
 			r := dlake._rules_run(ruleset, source,
 				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch, true),
 				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch));
@@ -1194,6 +1306,7 @@ BEGIN
 			r := dlake._rules_run(ruleset, source,
 				dlake._rules_batch_sql(g.compiled, ruleset, g.version, source, t.cleansed, t.quarantine, batch));
 		END IF;
+		fast := can_fast AND r.rejected = 0;
 		optimistic := can_optimize AND NOT r.retried AND r.duplicates = 0;
 		a_acc := a_acc + r.accepted;
 		a_rej := a_rej + r.rejected;
