@@ -105,6 +105,19 @@ COMMENT ON TABLE dlake.dead_letters IS
 REVOKE ALL ON dlake.streams, dlake.shards, dlake.ingest_errors, dlake.dead_letters FROM PUBLIC;
 GRANT SELECT ON dlake.streams, dlake.shards, dlake.ingest_errors, dlake.dead_letters TO dlake_admin;
 
+/*
+ * Streams, shard checkpoints, the error log and dead letters are user
+ * state: pg_dump dumps their rows (and the sequences behind the serial
+ * keys, so that a restored database keeps numbering after them).
+ */
+SELECT pg_catalog.pg_extension_config_dump('dlake.streams', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.streams_stream_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.shards', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.ingest_errors', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.ingest_errors_error_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.dead_letters', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.dead_letters_dead_letter_id_seq', '');
+
 /* per shard, for the stream's owner, dlake_admin members and superusers */
 CREATE VIEW dlake.stream_status AS
 SELECT s.name AS stream,

@@ -43,6 +43,7 @@ CREATE POLICY job_runs_insert ON dlake.job_runs FOR INSERT
 CREATE POLICY job_runs_delete ON dlake.job_runs FOR DELETE
 	USING (pg_catalog.pg_has_role('dlake_admin', 'USAGE'));
 SELECT pg_catalog.pg_extension_config_dump('dlake.job_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.job_runs_id_seq', '');
 
 /* internal: write a 'failed' row in a transaction of its own (a background worker) */
 CREATE FUNCTION dlake._job_record_failure(job text, started timestamptz, command text,

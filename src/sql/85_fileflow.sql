@@ -49,6 +49,7 @@ GRANT SELECT ON dlake.file_flows, dlake.file_flow_files TO dlake_admin;
 GRANT INSERT, DELETE ON dlake.file_flows TO dlake_admin;
 SELECT pg_catalog.pg_extension_config_dump('dlake.file_flows', '');
 SELECT pg_catalog.pg_extension_config_dump('dlake.file_flow_files', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.file_flow_files_id_seq', '');
 
 /* internal: a glob of the last path component as an anchored regular expression */
 CREATE FUNCTION dlake._glob_regex(glob text) RETURNS text
