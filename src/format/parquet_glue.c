@@ -746,8 +746,8 @@ pq_source_read(void *arg, int64_t offset, int64_t len, void *dst)
 		}
 		format_source_read(st->r->src, offset, len, &st->buf);
 		memcpy(dst, st->buf.data, len);
-		/* do not keep a huge chunk buffer around */
-		if (st->buf.maxlen > 16 * 1024 * 1024)
+		/* do not keep a chunk-sized buffer around next to the chunk itself */
+		if (st->buf.maxlen > 1024 * 1024)
 		{
 			pfree(st->buf.data);
 			st->buf.data = MemoryContextAlloc(st->r->cxt, 1024);
