@@ -5,17 +5,38 @@
  *
  * Every request of a backend goes through one cached easy handle attached
  * to one cached multi handle, so connections (and TLS sessions) are reused
- * across requests of the process.  The transfer is driven by a loop of
- * curl_multi_perform and short curl_multi_poll waits; between waits the
- * loop looks at QueryCancelPending / ProcDiePending and stops the transfer
- * when either is set, returning DLAKE_HTTP_INTERRUPTED.  The caller then
- * runs CHECK_FOR_INTERRUPTS() after cleaning up, which raises the real
- * cancel or terminate error.  A progress callback also aborts on those
- * flags, so a transfer inside one long perform call stops promptly.
+ * across requests of the process.
  *
- * libcurl callbacks never ereport and never palloc: they append to
- * malloc'd buffers, enforce max_response_bytes and return error codes.
- * The buffers are copied into palloc'd memory after libcurl returns.
+ * The transfer is driven the PostgreSQL way (STYLE.md point 11): libcurl's
+ * socket interface (curl_multi_socket_action) tells us, through a socket
+ * callback that only records them, which sockets it wants watched for
+ * reading or writing; the backend sleeps in a WaitEventSet holding those
+ * sockets, the process latch and postmaster death, with libcurl's timer
+ * (curl_multi_timeout, capped) as the timeout and PG_WAIT_EXTENSION as the
+ * wait event.  A query cancel or termination signal sets the latch, so the
+ * wait ends at once; the loop resets the latch and, when QueryCancelPending
+ * or ProcDiePending is set, stops the transfer and returns
+ * DLAKE_HTTP_INTERRUPTED.  The caller runs CHECK_FOR_INTERRUPTS() after
+ * cleaning up, which raises the real cancel or terminate error.  A latch
+ * wake-up that was not ours to handle (a SIGHUP in a background worker, for
+ * example) is passed on by setting the latch again when the request ends.
+ * A progress callback also aborts on those flags, so the transfer stops even
+ * inside one long libcurl call.  Background workers use the same code:
+ * MyLatch exists there too.
+ *
+ * Descriptors: libcurl opens and closes its connection sockets through our
+ * open/close callbacks, which reserve each one with AcquireExternalFD() and
+ * give it back with ReleaseExternalFD(), so pooled connections count against
+ * the backend's descriptor budget like libpq connections of postgres_fdw.
+ * When the budget is spent the connect fails (DLAKE_HTTP_CONNECT_FAILED,
+ * "Too many open files").  libcurl's few internal descriptors (the threaded
+ * resolver's socket pair) are not counted: they are not created through
+ * the open-socket callback.
+ *
+ * libcurl callbacks never ereport (nothing in them can throw) and never
+ * palloc: they append to malloc'd buffers, enforce max_response_bytes,
+ * record sockets and return error codes.  The buffers are copied into
+ * palloc'd memory after libcurl returns.
  *
  * Wire rules for AWS: the path is sent as is (CURLOPT_PATH_AS_IS), the
  * Host header is the one that was signed, bodies always carry an exact
@@ -31,14 +52,27 @@
 
 #include <curl/curl.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/fd.h"
+#include "storage/latch.h"
 #include "utils/memutils.h"
 
 #include "aws/http.h"
 #include "guc.h"
 
-/* longest single wait between checks for interrupts */
-#define HTTP_POLL_INTERVAL_MS	100
+/*
+ * Longest single wait.  The latch ends a wait at once on cancel or
+ * termination; the cap only bounds how long a missed libcurl event could
+ * stall a transfer.
+ */
+#define HTTP_WAIT_CAP_MS		1000
+
+/* sockets one transfer may have watched at once (one easy handle) */
+#define HTTP_MAX_SOCKETS		16
 
 /* malloc'd growable buffer filled by libcurl callbacks */
 typedef struct HttpBuf
@@ -51,9 +85,28 @@ typedef struct HttpBuf
 	bool		too_large;		/* limit exceeded */
 } HttpBuf;
 
+/* a socket libcurl asked us to watch, as recorded by http_socket_cb */
+typedef struct HttpSocket
+{
+	curl_socket_t fd;
+	int			what;			/* CURL_POLL_IN / OUT / INOUT */
+} HttpSocket;
+
 static bool http_initialized = false;
 static CURLM *http_multi = NULL;
 static CURL *http_easy = NULL;
+
+/* libcurl's view of the sockets to watch, kept by http_socket_cb */
+static HttpSocket http_socks[HTTP_MAX_SOCKETS];
+static int	http_nsocks = 0;
+static bool http_socks_changed = true;
+static bool http_socks_overflow = false;
+
+/* the wait set of the transfer in progress (freed on error, see below) */
+static WaitEventSet *http_wait_set = NULL;
+
+/* descriptors reserved with AcquireExternalFD for libcurl's sockets */
+static int	http_external_fds = 0;
 
 /*
  * http_buf_append adds bytes to a callback buffer; false when the limit
@@ -130,6 +183,86 @@ http_progress_cb(void *clientp, curl_off_t dltotal, curl_off_t dlnow,
 }
 
 /*
+ * CURLMOPT_SOCKETFUNCTION: record which sockets libcurl wants watched and
+ * for what.  Only updates the static table (no palloc, no ereport); the
+ * wait loop rebuilds its WaitEventSet when the table changed.
+ */
+static int
+http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+			   void *socketp)
+{
+	int			i;
+
+	for (i = 0; i < http_nsocks; i++)
+		if (http_socks[i].fd == s)
+			break;
+	if (what == CURL_POLL_REMOVE)
+	{
+		if (i < http_nsocks)
+			http_socks[i] = http_socks[--http_nsocks];
+	}
+	else if (i < http_nsocks)
+		http_socks[i].what = what;
+	else if (http_nsocks < HTTP_MAX_SOCKETS)
+	{
+		http_socks[http_nsocks].fd = s;
+		http_socks[http_nsocks].what = what;
+		http_nsocks++;
+	}
+	else
+		http_socks_overflow = true; /* the loop falls back to short waits */
+	http_socks_changed = true;
+	return 0;
+}
+
+/*
+ * CURLOPT_OPENSOCKETFUNCTION: reserve a descriptor of the backend's budget
+ * for each socket libcurl opens; refuse (connect fails) when it is spent.
+ * AcquireExternalFD may close a cached virtual file descriptor to make room,
+ * which cannot throw.
+ */
+static curl_socket_t
+http_opensocket_cb(void *clientp, curlsocktype purpose,
+				   struct curl_sockaddr *address)
+{
+	curl_socket_t s;
+
+	if (!AcquireExternalFD())
+	{
+		errno = EMFILE;
+		return CURL_SOCKET_BAD;
+	}
+	s = socket(address->family, address->socktype, address->protocol);
+	if (s == CURL_SOCKET_BAD)
+	{
+		int			save_errno = errno;
+
+		ReleaseExternalFD();
+		errno = save_errno;
+	}
+	else
+		http_external_fds++;
+	return s;
+}
+
+/*
+ * CURLOPT_CLOSESOCKETFUNCTION: close a socket opened by http_opensocket_cb
+ * and give its descriptor back.  libcurl remembers the callback per
+ * connection, so pooled connections closed later (or by dlake_http_reset)
+ * come here too.
+ */
+static int
+http_closesocket_cb(void *clientp, curl_socket_t item)
+{
+	if (http_external_fds > 0)
+	{
+		http_external_fds--;
+		ReleaseExternalFD();
+	}
+	return close(item);
+}
+
+/*
  * http_init creates the per-process handles on first use.  Runs in the
  * backend (never in the postmaster), so nothing is shared across fork.
  */
@@ -153,6 +286,10 @@ http_init(void)
 		return false;
 	}
 	curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, 16L);
+	curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
+	http_nsocks = 0;
+	http_socks_changed = true;
+	http_socks_overflow = false;
 	http_initialized = true;
 	return true;
 }
@@ -347,10 +484,150 @@ http_has_header(const DlakeHttpRequest *req, const char *name)
 }
 
 /*
- * dlake_http_perform sends one request and waits for the whole response,
- * checking for interrupts at least every HTTP_POLL_INTERVAL_MS.  resp is
- * initialised here.  Never ereports except for out-of-memory in palloc
- * outside libcurl callbacks.
+ * http_free_wait_set drops the wait set of the transfer, if any.
+ */
+static void
+http_free_wait_set(void)
+{
+	if (http_wait_set != NULL)
+	{
+		FreeWaitEventSet(http_wait_set);
+		http_wait_set = NULL;
+	}
+}
+
+/*
+ * http_build_wait_set (re)creates the wait set from libcurl's socket table:
+ * the process latch, postmaster death (exit) and every socket with the
+ * events libcurl asked for.  It lives in TopMemoryContext and in
+ * http_wait_set, so that dlake_http_perform can free it when the wait
+ * throws.
+ */
+static void
+http_build_wait_set(void)
+{
+	int			i;
+
+	http_free_wait_set();
+	http_socks_changed = false;
+	http_wait_set = CreateWaitEventSet(TopMemoryContext, http_nsocks + 2);
+	AddWaitEventToSet(http_wait_set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+	if (IsUnderPostmaster)
+		AddWaitEventToSet(http_wait_set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET,
+						  NULL, NULL);
+	for (i = 0; i < http_nsocks; i++)
+	{
+		uint32		events = 0;
+
+		if (http_socks[i].what & CURL_POLL_IN)
+			events |= WL_SOCKET_READABLE;
+		if (http_socks[i].what & CURL_POLL_OUT)
+			events |= WL_SOCKET_WRITEABLE;
+		if (events != 0)
+			AddWaitEventToSet(http_wait_set, events, http_socks[i].fd, NULL, NULL);
+	}
+}
+
+/*
+ * http_drive runs the transfer of easy (already added to the multi handle)
+ * until it completes, fails or is interrupted.  On completion *done is set
+ * and *rc holds the transfer's result; a multi-level failure sets *rc to
+ * CURLE_FAILED_INIT with a message in errbuf.  Returns true when it stopped
+ * because a cancel or termination is pending.  *latch_consumed tells that
+ * the latch was reset here.
+ *
+ * Each round: read finished transfers, check the interrupt flags, sleep on
+ * the latch + libcurl's sockets for at most libcurl's timer (capped), then
+ * hand every ready socket, or the timeout, to curl_multi_socket_action.
+ */
+static bool
+http_drive(CURL *easy, CURLcode *rc, bool *done, char *errbuf,
+		   size_t errbuf_size, bool *latch_consumed)
+{
+	WaitEvent	events[HTTP_MAX_SOCKETS + 2];
+	int			running = 0;
+	CURLMcode	mrc;
+
+	mrc = curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	for (;;)
+	{
+		CURLMsg    *msg;
+		int			left;
+		long		timeout_ms = -1;
+		int			nev;
+		int			i;
+
+		if (mrc != CURLM_OK)
+		{
+			strlcpy(errbuf, curl_multi_strerror(mrc), errbuf_size);
+			*rc = CURLE_FAILED_INIT;
+			return false;
+		}
+		while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
+		{
+			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
+			{
+				*rc = msg->data.result;
+				*done = true;
+			}
+		}
+		if (*done)
+			return false;
+		if (QueryCancelPending || ProcDiePending)
+			return true;
+		if (running == 0 || http_socks_overflow)
+		{
+			strlcpy(errbuf, running == 0 ?
+					"transfer stopped without a result" :
+					"too many sockets to watch", errbuf_size);
+			*rc = CURLE_FAILED_INIT;
+			return false;
+		}
+
+		if (http_wait_set == NULL || http_socks_changed)
+			http_build_wait_set();
+		if (curl_multi_timeout(http_multi, &timeout_ms) != CURLM_OK ||
+			timeout_ms < 0 || timeout_ms > HTTP_WAIT_CAP_MS)
+			timeout_ms = HTTP_WAIT_CAP_MS;
+
+		nev = WaitEventSetWait(http_wait_set, timeout_ms, events,
+							   lengthof(events), PG_WAIT_EXTENSION);
+		if (nev == 0)
+		{
+			mrc = curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0,
+										   &running);
+			continue;
+		}
+		for (i = 0; i < nev && mrc == CURLM_OK; i++)
+		{
+			if (events[i].events & WL_LATCH_SET)
+			{
+				/* the flags are looked at on the next round */
+				ResetLatch(MyLatch);
+				*latch_consumed = true;
+			}
+			if (events[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+			{
+				int			flags = 0;
+
+				if (events[i].events & WL_SOCKET_READABLE)
+					flags |= CURL_CSELECT_IN;
+				if (events[i].events & WL_SOCKET_WRITEABLE)
+					flags |= CURL_CSELECT_OUT;
+				mrc = curl_multi_socket_action(http_multi, events[i].fd, flags,
+											   &running);
+			}
+		}
+	}
+}
+
+/*
+ * dlake_http_perform sends one request and waits for the whole response
+ * on the latch and libcurl's sockets (see http_drive); a pending cancel or
+ * termination ends it with DLAKE_HTTP_INTERRUPTED.  resp is initialised
+ * here.  Never ereports except for out-of-memory in palloc outside libcurl
+ * callbacks, and the rare failures of the wait itself (no descriptor left
+ * for the wait set); postmaster death exits the process.
  */
 DlakeHttpError
 dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
@@ -366,6 +643,7 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	DlakeHttpError err;
 	bool		done = false;
 	bool		interrupted = false;
+	bool		latch_consumed = false;
 	bool		has_body;
 	long		request_size = 0;
 
@@ -438,6 +716,8 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_header_cb);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &hdrs);
+	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
+	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, http_closesocket_cb);
 	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
 	curl_easy_setopt(easy, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
@@ -477,48 +757,29 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 		return DLAKE_HTTP_INTERNAL;
 	}
 
-	while (!done)
+	PG_TRY();
 	{
-		int			running = 0;
-		int			numfds = 0;
-		CURLMsg    *msg;
-		int			left;
-
-		mrc = curl_multi_perform(http_multi, &running);
-		if (mrc != CURLM_OK)
-		{
-			strlcpy(resp->errbuf, curl_multi_strerror(mrc), sizeof(resp->errbuf));
-			rc = CURLE_FAILED_INIT;
-			break;
-		}
-		while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
-		{
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
-			{
-				rc = msg->data.result;
-				done = true;
-			}
-		}
-		if (done)
-			break;
-		if (QueryCancelPending || ProcDiePending)
-		{
-			interrupted = true;
-			break;
-		}
-		mrc = curl_multi_poll(http_multi, NULL, 0, HTTP_POLL_INTERVAL_MS, &numfds);
-		if (mrc != CURLM_OK)
-		{
-			strlcpy(resp->errbuf, curl_multi_strerror(mrc), sizeof(resp->errbuf));
-			rc = CURLE_FAILED_INIT;
-			break;
-		}
-		if (QueryCancelPending || ProcDiePending)
-		{
-			interrupted = true;
-			break;
-		}
+		interrupted = http_drive(easy, &rc, &done, resp->errbuf,
+								 sizeof(resp->errbuf), &latch_consumed);
 	}
+	PG_CATCH();
+	{
+		/*
+		 * The wait threw (no descriptor for the wait set, or the like):
+		 * detach the transfer so the next request starts clean, and free
+		 * what libcurl and the wait set hold before passing the error on.
+		 */
+		http_free_wait_set();
+		curl_multi_remove_handle(http_multi, easy);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_slist_free_all(slist);
+		free(body.data);
+		free(hdrs.data);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	http_free_wait_set();
 
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size) != CURLE_OK)
@@ -529,6 +790,13 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	/* the option points at our list; forget it before the next reset */
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+
+	/* pass on a latch wake-up that belonged to our caller */
+	if (latch_consumed)
+		SetLatch(MyLatch);
+	/* a socket table that overflowed no longer mirrors libcurl's view */
+	if (http_socks_overflow)
+		dlake_http_reset();
 
 	if (interrupted)
 		err = DLAKE_HTTP_INTERRUPTED;
@@ -568,9 +836,13 @@ dlake_http_reset(void)
 {
 	if (!http_initialized)
 		return;
+	http_free_wait_set();
 	curl_easy_cleanup(http_easy);
 	curl_multi_cleanup(http_multi);
 	http_easy = NULL;
 	http_multi = NULL;
+	http_nsocks = 0;
+	http_socks_changed = true;
+	http_socks_overflow = false;
 	http_initialized = false;
 }
