@@ -651,6 +651,7 @@ typedef struct PqAttr
 	Datum	   *dcache;			/* per dictionary index, in dictcxt */
 	bool	   *dvalid;
 	int32		dcap;
+	int64		dec_limit;		/* PF_DECIMAL: 10^precision */
 } PqAttr;
 
 /* how pq_next_flat converts a value of one attribute */
@@ -661,10 +662,13 @@ typedef enum PqFastKind
 	PF_INT32_INT4,				/* signed INT32 → integer */
 	PF_DOUBLE_FLOAT8,			/* DOUBLE → double precision */
 	PF_TS_MICROS,				/* INT64 TIMESTAMP(MICROS) → timestamp[tz] */
-	PF_TEXT						/* BYTE_ARRAY string → text */
+	PF_TEXT,					/* BYTE_ARRAY string → text */
+	PF_DECIMAL					/* DECIMAL(p ≤ 18) on INT32/INT64 → numeric */
 } PqFastKind;
 
 #define PQ_FLAT_BATCH 1024
+#define PQ_VAL_ROWS 1024
+#define PQ_VAL_BYTES (1024 * 1024)
 
 /*
  * One projected flat column (primitive, not repeated) read straight from
@@ -700,6 +704,14 @@ typedef struct PqReaderState
 	bool		rg_open;
 	MemoryContext dictcxt;		/* dictionary conversions, reset per row
 								 * group */
+	MemoryContext valcxt;		/* by-reference values of recent rows:
+								 * reset every PQ_VAL_ROWS rows or
+								 * PQ_VAL_BYTES, instead of every row */
+	int			valrows;
+	int		   *act;			/* target attrs read from the file */
+	int			nact;
+	int		   *inact;			/* target attrs always NULL */
+	int			ninact;
 	MemoryContextCallback cb;
 } PqReaderState;
 
@@ -970,6 +982,8 @@ pq_setup_flat(DlakeFormatReader *r, PqReaderState *st)
 	}
 	st->dictcxt = AllocSetContextCreate(r->cxt, "dlake parquet dictionary values",
 										ALLOCSET_DEFAULT_SIZES);
+	st->valcxt = AllocSetContextCreate(r->cxt, "dlake parquet values",
+									   ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < natts; i++)
 	{
 		PqAttr	   *a = &st->attrs[i];
@@ -1000,8 +1014,32 @@ pq_setup_flat(DlakeFormatReader *r, PqReaderState *st)
 		else if (cd->type == PARQUET_BYTE_ARRAY && a->nat_typid == TEXTOID &&
 				 att->atttypid == TEXTOID)
 			a->fast = PF_TEXT;
+		else if ((cd->type == PARQUET_INT32 || cd->type == PARQUET_INT64) &&
+				 lt->kind == PARQUET_LT_DECIMAL && lt->scale >= 0 &&
+				 lt->precision >= 1 && lt->precision <= 18 && lt->scale <= lt->precision &&
+				 a->nat_typid == NUMERICOID &&
+				 a->nat_typmod == ((lt->precision << 16) | lt->scale) + VARHDRSZ &&
+				 att->atttypid == NUMERICOID &&
+				 (att->atttypmod < 0 || att->atttypmod == a->nat_typmod))
+		{
+			a->fast = PF_DECIMAL;
+			a->dec_limit = 1;
+			for (int k = 0; k < lt->precision; k++)
+				a->dec_limit *= 10;
+		}
 		/* by-value fast kinds are cheaper than a cache lookup */
-		a->cache_dict = (a->fast == PF_TEXT || a->fast == PF_GENERIC);
+		a->cache_dict = (a->fast == PF_TEXT || a->fast == PF_GENERIC ||
+						 a->fast == PF_DECIMAL);
+	}
+	st->act = palloc(sizeof(int) * Max(natts, 1));
+	st->inact = palloc(sizeof(int) * Max(natts, 1));
+	st->nact = st->ninact = 0;
+	for (int i = 0; i < natts; i++)
+	{
+		if (st->attrs[i].field >= 0)
+			st->act[st->nact++] = i;
+		else
+			st->inact[st->ninact++] = i;
 	}
 }
 
@@ -1153,6 +1191,15 @@ pq_flat_value(DlakeFormatReader *r, PqAttr *a, int i, const ParquetValue *v)
 									v->v.i64)));
 				return TimestampGetDatum(ts);
 			}
+		case PF_DECIMAL:
+			{
+				int64		u = a->leaf->type == PARQUET_INT32 ? (int64) v->v.i32 : v->v.i64;
+
+				if (unlikely(u >= a->dec_limit || u <= -a->dec_limit))
+					pqglue_decimal_precision_error(a->leaf->logical.precision,
+												   a->leaf->logical.scale, u);
+				return NumericGetDatum(pqglue_unscaled_to_numeric(u, a->leaf->logical.scale));
+			}
 		case PF_TEXT:
 			if (unlikely(!parquet_utf8_valid(v->ptr, v->len)))
 				ereport(ERROR,
@@ -1280,21 +1327,19 @@ pq_flat_fill(PqReaderState *st, int k)
 static pg_attribute_always_inline void
 pq_flat_row(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull)
 {
-	int			natts = r->target->natts;
-
-	for (int i = 0; i < natts; i++)
+	for (int j = 0; j < st->ninact; j++)
 	{
+		values[st->inact[j]] = (Datum) 0;
+		isnull[st->inact[j]] = true;
+	}
+	for (int j = 0; j < st->nact; j++)
+	{
+		int			i = st->act[j];
 		PqAttr	   *a = &st->attrs[i];
 		PqFlatCol  *fc;
 		const ParquetValue *v;
 		int32		idx;
 
-		if (a->field < 0)
-		{
-			values[i] = (Datum) 0;
-			isnull[i] = true;
-			continue;
-		}
 		fc = &st->fcols[a->proj];
 		v = &fc->vals[fc->pos];
 		if (v->is_null)
@@ -1346,9 +1391,23 @@ pq_next_flat(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnul
 	if ((st->rg_row & 4095) == 0)
 		CHECK_FOR_INTERRUPTS();
 
+	/*
+	 * Values of the previous rows need only live until this call (format.h),
+	 * so their memory is freed in bulk, which spares format_reader_next a
+	 * context reset per row.
+	 */
+	if (unlikely(++st->valrows >= PQ_VAL_ROWS ||
+				 st->valcxt->mem_allocated > PQ_VAL_BYTES))
+	{
+		MemoryContextReset(st->valcxt);
+		st->valrows = 0;
+	}
 	if (likely(err == NULL))
 	{
+		MemoryContext old = MemoryContextSwitchTo(st->valcxt);
+
 		pq_flat_row(r, st, values, isnull);
+		MemoryContextSwitchTo(old);
 		return DLAKE_READ_ROW;
 	}
 	return pq_flat_row_soft(r, st, values, isnull, err);
@@ -1365,7 +1424,9 @@ pq_flat_row_soft(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *i
 
 		PG_TRY();
 		{
+			MemoryContextSwitchTo(st->valcxt);
 			pq_flat_row(r, st, values, isnull);
+			MemoryContextSwitchTo(cxt);
 		}
 		PG_CATCH();
 		{

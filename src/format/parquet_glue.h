@@ -17,6 +17,7 @@
 
 #include "access/tupdesc.h"
 #include "fmgr.h"
+#include "utils/numeric.h"
 #include "format/parquet/parquet.h"
 
 /* how the writer turns one PostgreSQL value into Parquet */
@@ -70,6 +71,11 @@ extern Oid	pqglue_field_type(const ParquetReader *r, int field, int32 *typmod,
 /* a scalar Parquet value as a Datum of the leaf's natural type */
 extern Datum pqglue_value_datum(const ParquetColumnDesc *col, const ParquetValue *v,
 								Oid typid, int32 typmod);
+
+/* unscaled * 10^-scale as a Numeric (direct construction when it fits) */
+extern Numeric pqglue_unscaled_to_numeric(int64 unscaled, int scale);
+extern void pqglue_decimal_precision_error(int precision, int scale,
+										   int64 unscaled) pg_attribute_noreturn();
 
 /* names for messages and dlake.parquet_metadata */
 extern const char *pqglue_physical_name(ParquetPhysicalType t);

@@ -326,7 +326,7 @@ unix_micros_to_pg(int64 us)
 }
 
 /*
- * pq_unscaled_to_numeric builds the Numeric unscaled * 10^-scale directly
+ * pqglue_unscaled_to_numeric builds the Numeric unscaled * 10^-scale directly
  * in PostgreSQL's on-disk short format (the format numeric.c itself
  * writes for values with a small weight and display scale: a 16-bit
  * header holding sign, display scale and weight, then base-10000 digits
@@ -342,8 +342,8 @@ unix_micros_to_pg(int64 us)
 #define PQ_NUMERIC_SHORT_WEIGHT_SIGN 0x0040
 #define PQ_NUMERIC_SHORT_WEIGHT_MASK 0x003F
 
-static Numeric
-pq_unscaled_to_numeric(int64 unscaled, int scale)
+Numeric
+pqglue_unscaled_to_numeric(int64 unscaled, int scale)
 {
 	static const uint64 pow10[4] = {1, 10, 100, 1000};
 	uint64		mag = unscaled < 0 ? -(uint64) unscaled : (uint64) unscaled;
@@ -394,6 +394,16 @@ pq_unscaled_to_numeric(int64 unscaled, int scale)
 		memcpy(res + VARHDRSZ + sizeof(uint16) + k * sizeof(int16), &d, sizeof(int16));
 	}
 	return (Numeric) res;
+}
+
+/* raise the error for a DECIMAL value that exceeds its declared precision */
+void
+pqglue_decimal_precision_error(int precision, int scale, int64 unscaled)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("DECIMAL(%d,%d) value " INT64_FORMAT " exceeds its precision",
+					precision, scale, unscaled)));
 }
 
 /*
@@ -462,7 +472,7 @@ pqglue_value_datum(const ParquetColumnDesc *col, const ParquetValue *v,
 								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 								 errmsg("DECIMAL(%d,%d) value " INT64_FORMAT " exceeds its precision",
 										lt->precision, lt->scale, unscaled)));
-					return NumericGetDatum(pq_unscaled_to_numeric(unscaled, lt->scale));
+					return NumericGetDatum(pqglue_unscaled_to_numeric(unscaled, lt->scale));
 				}
 				if (lt->kind == PARQUET_LT_INTEGER && !lt->is_signed)
 					snprintf(buf, sizeof(buf), UINT64_FORMAT, (uint64) v->v.i64);
