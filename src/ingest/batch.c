@@ -397,6 +397,24 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 	{
 		KinesisRecord *r = &recs[i];
 
+		if (t->dead_letter_reason != NULL)
+		{
+			/* the retry policy gave up on this page */
+			insert_dead_letter(t, r, t->dead_letter_reason, true);
+			res->dead_letters++;
+			res->policy_dead_letters++;
+			continue;
+		}
+		if (t->out_of_range != NULL && t->out_of_range[i])
+		{
+			res->out_of_range++;
+			if (t->out_of_range_dead_letter)
+			{
+				insert_dead_letter(t, r, t->out_of_range_reason[i], true);
+				res->dead_letters++;
+				continue;
+			}
+		}
 		if (r->data_len > t->max_record_bytes)
 		{
 			insert_dead_letter(t, r,
@@ -471,11 +489,11 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 
 	/* checkpoint and live figures */
 	{
-		Datum		args[15];
-		char		nulls[15];
-		Oid			types[15] = {INT4OID, TEXTOID, TEXTOID, INT4OID, INT8OID, INT8OID,
+		Datum		args[17];
+		char		nulls[17];
+		Oid			types[17] = {INT4OID, TEXTOID, TEXTOID, INT4OID, INT8OID, INT8OID,
 			INT8OID, INT8OID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, INT4OID, BOOLOID,
-		INT8OID};
+		INT8OID, INT8OID, INT8OID};
 
 		memset(nulls, ' ', sizeof(nulls));
 		args[0] = Int32GetDatum(t->stream_id);
@@ -499,6 +517,8 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 		args[12] = Int32GetDatum(st->worker_pid);
 		args[13] = BoolGetDatum(st->shard_finished);
 		args[14] = Int64GetDatum(n > 0 ? 1 : 0);
+		args[15] = Int64GetDatum(res->out_of_range);
+		args[16] = Int64GetDatum(res->policy_dead_letters);
 		ret = SPI_execute_with_args("UPDATE dlake.shards SET"
 									" checkpoint_sequence = coalesce($3::numeric, checkpoint_sequence),"
 									" checkpoint_sub_sequence = coalesce($4, checkpoint_sub_sequence),"
@@ -510,9 +530,11 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 									" state = CASE WHEN $14 THEN 'finished' ELSE 'reading' END,"
 									" finished_at = CASE WHEN $14 THEN now() END,"
 									" last_batch_at = CASE WHEN $15 > 0 THEN now() ELSE last_batch_at END,"
-									" last_error = NULL, last_error_at = NULL"
+									" last_error = NULL, last_error_at = NULL,"
+									" out_of_range_records = out_of_range_records + $16,"
+									" policy_dead_letters = policy_dead_letters + $17"
 									" WHERE stream_id = $1 AND shard_id = $2",
-									15, types, args, nulls, false, 0);
+									17, types, args, nulls, false, 0);
 		if (ret != SPI_OK_UPDATE || SPI_processed != 1)
 			elog(ERROR, "checkpoint update failed: SPI result %d", ret);
 	}

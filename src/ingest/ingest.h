@@ -37,6 +37,21 @@ typedef struct IngestTarget
 	/* expected checkpoint (fencing): NULL sequence = none yet */
 	char	   *expect_sequence;
 	int			expect_sub_sequence;
+	/*
+	 * KPL user records whose hash key is outside the shard's range:
+	 * out_of_range[i] (NULL = none); dead-lettered instead of stored when
+	 * out_of_range_dead_letter (stream policy out_of_range), else stored.
+	 * Counted either way.
+	 */
+	const bool *out_of_range;
+	char	  **out_of_range_reason;	/* per record, when out_of_range[i] */
+	bool		out_of_range_dead_letter;
+	/*
+	 * Non-NULL: the retry policy gave up on this page (max_retries or
+	 * max_record_age): every record goes to the dead letters with this
+	 * reason, nothing is stored, the checkpoint advances.
+	 */
+	const char *dead_letter_reason;
 } IngestTarget;
 
 /* figures written with the checkpoint */
@@ -62,6 +77,8 @@ typedef struct IngestBatchResult
 	int64		inserted;
 	int64		duplicates;
 	int64		dead_letters;
+	int64		out_of_range;	/* KPL user records outside the shard's range */
+	int64		policy_dead_letters;	/* dead letters of the retry policy */
 } IngestBatchResult;
 
 /*

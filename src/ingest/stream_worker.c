@@ -93,6 +93,9 @@ typedef struct StreamState
 	int			batch_size;
 	int			max_record_bytes;
 	char	   *retention;		/* interval text or NULL */
+	bool		out_of_range_dead_letter;	/* policy out_of_range */
+	int			max_retries;	/* -1 = retry forever */
+	int64		max_record_age_ms;	/* -1 = no age limit */
 	bool		lister;			/* this worker lists its shards */
 	int			retention_hours;	/* from DescribeStreamSummary, 0 = unknown */
 	bool		seen;			/* present in the last catalog scan */
@@ -113,6 +116,9 @@ typedef struct ShardState
 	char	   *start_position;
 	char	   *checkpoint_seq; /* NULL = none */
 	int			checkpoint_sub;
+	char	   *hash_lo;		/* hash key range, decimal; NULL = unknown */
+	char	   *hash_hi;
+	int			failures;		/* consecutive failed commits of this position */
 	char	   *iterator;
 	bool		seen;
 	bool		stale;			/* lost the fencing: reload from the catalog */
@@ -420,7 +426,9 @@ refresh_catalog(void)
 
 	if (SPI_execute("SELECT stream_id, name, kinesis_stream, server_name, owner, staging::oid,"
 					" format('%I.%I', n.nspname, c.relname), ruleset, start_at,"
-					" start_timestamp::text, batch_size, max_record_bytes, retention::text"
+					" start_timestamp::text, batch_size, max_record_bytes, retention::text,"
+					" out_of_range = 'dead_letter', coalesce(max_retries, -1),"
+					" coalesce((extract(epoch FROM max_record_age) * 1000)::bigint, -1)"
 					" FROM dlake.streams s JOIN pg_class c ON c.oid = s.staging"
 					" JOIN pg_namespace n ON n.oid = c.relnamespace"
 					" WHERE enabled ORDER BY stream_id", true, 0) != SPI_OK_SELECT)
@@ -483,6 +491,13 @@ refresh_catalog(void)
 
 			s->retention = r ? pstrdup(r) : NULL;
 		}
+		{
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 14, &isnull);
+
+			s->out_of_range_dead_letter = !isnull && DatumGetBool(d);
+		}
+		s->max_retries = (int) getint(i, 15, &isnull);
+		s->max_record_age_ms = getint(i, 16, &isnull);
 		s->lister = (s->stream_id % n_slots) == my_slot;
 		MemoryContextSwitchTo(oldcxt);
 	}
@@ -503,7 +518,8 @@ refresh_catalog(void)
 
 	/* ready shards of enabled streams */
 	if (SPI_execute("SELECT sh.stream_id, sh.shard_id, sh.start_position,"
-					" sh.checkpoint_sequence::text, sh.checkpoint_sub_sequence"
+					" sh.checkpoint_sequence::text, sh.checkpoint_sub_sequence,"
+					" sh.starting_hash_key::text, sh.ending_hash_key::text"
 					" FROM dlake.shards sh JOIN dlake.streams s USING (stream_id)"
 					" WHERE s.enabled AND sh.state IN ('waiting', 'reading')"
 					" AND NOT EXISTS (SELECT 1 FROM dlake.shards p"
@@ -536,6 +552,13 @@ refresh_catalog(void)
 			sh->start_position = pstrdup(getstr(i, 3));
 			sh->checkpoint_seq = seq ? pstrdup(seq) : NULL;
 			sh->checkpoint_sub = (int) getint(i, 5, &isnull);
+			{
+				char	   *lo = getstr(i, 6);
+				char	   *hi = getstr(i, 7);
+
+				sh->hash_lo = lo ? pstrdup(lo) : NULL;
+				sh->hash_hi = hi ? pstrdup(hi) : NULL;
+			}
 			sh->millis_behind = -1;
 			sh->window_start = GetCurrentTimestamp();
 			sh->last_flush = GetCurrentTimestamp();
@@ -927,7 +950,9 @@ is_before_checkpoint(const ShardState *sh, const KinesisRecord *r)
 
 static void
 commit_inner(StreamState *st, ShardState *sh, KinesisRecord *recs, int n,
-			 IngestBatchStats *stats, IngestBatchResult *res)
+			 IngestBatchStats *stats, IngestBatchResult *res,
+			 const bool *out_of_range, char **out_of_range_reason,
+			 const char *dead_letter_reason)
 {
 	IngestTarget t;
 
@@ -942,7 +967,83 @@ commit_inner(StreamState *st, ShardState *sh, KinesisRecord *recs, int n,
 	t.shard_id = sh->shard_id;
 	t.expect_sequence = sh->checkpoint_seq;
 	t.expect_sub_sequence = sh->checkpoint_sub;
+	t.out_of_range = out_of_range;
+	t.out_of_range_reason = out_of_range_reason;
+	t.out_of_range_dead_letter = st->out_of_range_dead_letter;
+	t.dead_letter_reason = dead_letter_reason;
 	ingest_commit_batch(&t, recs, n, stats, res);
+}
+
+/*
+ * mark_out_of_range flags the KPL user records of a page whose hash key is
+ * outside the shard's hash key range (possible after a reshard: an
+ * aggregate built for the old layout is routed by its own explicit hash
+ * key, its user records by theirs).  Plain records were routed by Kinesis
+ * and are always in range.  Returns NULL when no record is out of range.
+ */
+static bool *
+mark_out_of_range(const ShardState *sh, KinesisRecord *recs, int n, char ***reasons)
+{
+	bool	   *oor = NULL;
+
+	*reasons = NULL;
+	if (sh->hash_lo == NULL || sh->hash_hi == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++)
+	{
+		KinesisRecord *r = &recs[i];
+		char	   *hk;
+
+		if (!r->aggregated)
+			continue;
+		hk = kpl_hash_key(r);
+		if (hk != NULL &&
+			ingest_compare_sequence(hk, sh->hash_lo) >= 0 &&
+			ingest_compare_sequence(hk, sh->hash_hi) <= 0)
+			continue;
+		if (oor == NULL)
+		{
+			oor = palloc0(sizeof(bool) * n);
+			*reasons = palloc0(sizeof(char *) * n);
+		}
+		oor[i] = true;
+		(*reasons)[i] = hk ?
+			psprintf("KPL user record hash key %s is outside the hash key range %s..%s of shard %s",
+					 hk, sh->hash_lo, sh->hash_hi, sh->shard_id) :
+			psprintf("KPL user record explicit hash key \"%s\" is not a decimal number",
+					 r->explicit_hash_key);
+	}
+	return oor;
+}
+
+/*
+ * retry_policy_reason: when the commit of the records at this position
+ * has already failed, the stream's max_retries / max_record_age policy
+ * may give up on the page; returns the dead-letter reason then, else NULL
+ * (retry again).  Without a policy nothing is ever given up.
+ */
+static char *
+retry_policy_reason(const StreamState *st, const ShardState *sh,
+					KinesisRecord *recs, int n, TimestampTz now)
+{
+	TimestampTz oldest = 0;
+
+	if (sh->failures == 0 || n == 0)
+		return NULL;
+	if (st->max_retries >= 0 && sh->failures > st->max_retries)
+		return psprintf("max_retries (%d) exceeded: storing the page failed %d times; last error: %s",
+						st->max_retries, sh->failures,
+						sh->last_error ? sh->last_error : "unknown");
+	if (st->max_record_age_ms < 0)
+		return NULL;
+	for (int i = 0; i < n; i++)
+		if (recs[i].arrival != 0 && (oldest == 0 || recs[i].arrival < oldest))
+			oldest = recs[i].arrival;
+	if (oldest != 0 && TimestampDifferenceExceeds(oldest, now, (int) Min(st->max_record_age_ms, PG_INT32_MAX)))
+		return psprintf("max_record_age (%lld ms) exceeded: storing the page failed %d times; last error: %s",
+						(long long) st->max_record_age_ms, sh->failures,
+						sh->last_error ? sh->last_error : "unknown");
+	return NULL;
 }
 
 /*
@@ -965,6 +1066,9 @@ poll_shard(StreamState *st, ShardState *sh)
 	const char *last_seq = NULL;
 	int			last_sub = 0;
 	TimestampTz request_start;
+	bool	   *oor;
+	char	  **oor_reasons;
+	char	   *policy_reason;
 
 	if (!ensure_client(st))
 	{
@@ -1067,6 +1171,8 @@ poll_shard(StreamState *st, ShardState *sh)
 	}
 
 	now = GetCurrentTimestamp();
+	oor = mark_out_of_range(sh, keep, nkeep, &oor_reasons);
+	policy_reason = retry_policy_reason(st, sh, keep, nkeep, now);
 	sh->window_records += nkeep;
 	sh->window_bytes += page.data_bytes;
 	if (TimestampDifferenceExceeds(sh->window_start, now, 2000))
@@ -1109,9 +1215,12 @@ poll_shard(StreamState *st, ShardState *sh)
 
 		pgstat_report_activity(STATE_RUNNING, psprintf("storing %d records of %s", nkeep, sh->shard_id));
 		guard_failed = false;
-		GUARDED(st, sh, commit_inner(st, sh, keep, nkeep, &stats, &res));
+		GUARDED(st, sh, commit_inner(st, sh, keep, nkeep, &stats, &res,
+									 oor, oor_reasons, policy_reason));
 		if (guard_failed)
 		{
+			if (nkeep > 0)
+				sh->failures++;
 			/* nothing stored: re-read from the checkpoint later */
 			pfree(sh->iterator);
 			sh->iterator = NULL;
@@ -1130,6 +1239,11 @@ poll_shard(StreamState *st, ShardState *sh)
 		}
 		sh->throttles_pending = 0;
 		sh->expired_pending = 0;
+		sh->failures = 0;
+		if (res.policy_dead_letters > 0)
+			ereport(LOG,
+					(errmsg("dlake stream \"%s\" shard %s: %lld records moved to dlake.dead_letters by the retry policy",
+							st->name, sh->shard_id, (long long) res.policy_dead_letters)));
 		sh->last_flush = now;
 		sh->polled = true;
 		if (sh->last_error)

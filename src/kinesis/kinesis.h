@@ -173,4 +173,11 @@ extern bool kpl_is_aggregate(const char *data, int len);
  */
 extern bool kpl_deaggregate(const KinesisRecord *outer, List **out);
 
+/*
+ * The hash key routing a user record (explicit hash key, else MD5 of the
+ * partition key as a 128-bit integer), in decimal; NULL if the explicit
+ * hash key is not a decimal number.
+ */
+extern char *kpl_hash_key(const KinesisRecord *rec);
+
 #endif							/* DLAKE_KINESIS_H */

@@ -264,3 +264,62 @@ kpl_deaggregate(const KinesisRecord *outer, List **out)
 	pfree(subs);
 	return true;
 }
+
+/*
+ * kpl_hash_key returns the hash key that routes a user record, as a
+ * decimal string without leading zeros: its explicit hash key when the
+ * aggregate gave one, else the MD5 of its partition key read as an
+ * unsigned 128-bit big-endian integer (how Kinesis routes a PutRecord).
+ * After a reshard an aggregate written for the old shard layout can hold
+ * user records whose hash key belongs to a sibling shard; the stream
+ * worker compares this value with the shard's hash key range.  Returns
+ * NULL when the explicit hash key is not a decimal number.
+ */
+char *
+kpl_hash_key(const KinesisRecord *rec)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	char		dec[48];
+	int			pos = sizeof(dec) - 1;
+	bool		nonzero = true;
+
+	if (rec->explicit_hash_key != NULL)
+	{
+		const char *p = rec->explicit_hash_key;
+
+		if (*p == '\0')
+			return NULL;
+		for (const char *q = p; *q; q++)
+			if (*q < '0' || *q > '9')
+				return NULL;
+		while (p[0] == '0' && p[1] != '\0')
+			p++;
+		return pstrdup(p);
+	}
+
+	if (!EVP_Digest(rec->partition_key ? rec->partition_key : "",
+					rec->partition_key ? strlen(rec->partition_key) : 0,
+					digest, &dlen, EVP_md5(), NULL) || dlen != KPL_MD5_LEN)
+		return NULL;
+
+	/* 128-bit big-endian to decimal: repeated division by 10 */
+	dec[pos] = '\0';
+	while (nonzero)
+	{
+		unsigned int rem = 0;
+
+		nonzero = false;
+		for (int i = 0; i < KPL_MD5_LEN; i++)
+		{
+			unsigned int cur = (rem << 8) | digest[i];
+
+			digest[i] = (unsigned char) (cur / 10);
+			rem = cur % 10;
+			if (digest[i] != 0)
+				nonzero = true;
+		}
+		dec[--pos] = (char) ('0' + rem);
+	}
+	return pstrdup(dec + pos);
+}

@@ -29,6 +29,10 @@ CREATE TABLE dlake.streams (
 	created_at		timestamptz NOT NULL DEFAULT now(),
 	last_error		text,
 	last_error_at	timestamptz,
+	/* policies (dlake.set_stream_policy) */
+	out_of_range	text NOT NULL DEFAULT 'keep' CHECK (out_of_range IN ('keep', 'dead_letter')),
+	max_retries		integer CHECK (max_retries >= 0),
+	max_record_age	interval CHECK (max_record_age > interval '0'),
 	CHECK (name ~ '^[a-z_][a-z0-9_]{0,62}$')
 );
 COMMENT ON TABLE dlake.streams IS 'dlake: Kinesis streams consumed into staging tables';
@@ -70,6 +74,8 @@ CREATE TABLE dlake.shards (
 	finished_at		timestamptz,
 	last_error		text,
 	last_error_at	timestamptz,
+	out_of_range_records bigint NOT NULL DEFAULT 0,
+	policy_dead_letters bigint NOT NULL DEFAULT 0,
 	PRIMARY KEY (stream_id, shard_id)
 );
 COMMENT ON TABLE dlake.shards IS 'dlake: shards of each stream, lineage and checkpoints';
@@ -143,7 +149,9 @@ SELECT s.name AS stream,
 	   CASE WHEN sh.last_error IS NOT NULL THEN sh.last_error_at ELSE s.last_error_at END AS last_error_at,
 	   sh.last_batch_at,
 	   sh.worker_pid,
-	   s.staging
+	   s.staging,
+	   sh.out_of_range_records,
+	   sh.policy_dead_letters
   FROM dlake.streams s
   LEFT JOIN dlake.shards sh USING (stream_id)
  WHERE pg_catalog.pg_has_role(s.owner, 'USAGE')
@@ -162,6 +170,51 @@ CREATE FUNCTION dlake.create_stream(name text,
 RETURNS regclass
 AS 'MODULE_PATHNAME', 'dlake_create_stream'
 LANGUAGE C CALLED ON NULL INPUT VOLATILE;
+
+/*
+ * dlake.set_stream_policy sets the three policies of a stream at once
+ * (docs/streaming.md): what to do with KPL user records whose hash key is
+ * outside their shard's range, and when a page whose commit keeps failing
+ * goes to the dead letters instead of being retried (NULL = never).
+ * The worker picks the change up within a naptime.
+ */
+CREATE FUNCTION dlake.set_stream_policy(name text,
+										out_of_range text DEFAULT 'keep',
+										max_retries integer DEFAULT NULL,
+										max_record_age interval DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF out_of_range IS NULL OR out_of_range NOT IN ('keep', 'dead_letter') THEN
+		RAISE EXCEPTION 'invalid out_of_range policy "%"', out_of_range
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ''keep'' (store and count) or ''dead_letter'' (move to dlake.dead_letters and count).';
+	END IF;
+	IF max_retries < 0 THEN
+		RAISE EXCEPTION 'max_retries must not be negative'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF max_record_age <= interval '0' THEN
+		RAISE EXCEPTION 'max_record_age must be positive'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE dlake.streams s
+	   SET out_of_range = set_stream_policy.out_of_range,
+		   max_retries = set_stream_policy.max_retries,
+		   max_record_age = set_stream_policy.max_record_age
+	 WHERE s.name = set_stream_policy.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'stream "%" does not exist', set_stream_policy.name
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Streams are created with dlake.create_stream(); see SELECT name FROM dlake.streams.';
+	END IF;
+END
+$fn$;
+REVOKE ALL ON FUNCTION dlake.set_stream_policy(text, text, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dlake.set_stream_policy(text, text, integer, interval) TO dlake_admin;
+GRANT UPDATE (out_of_range, max_retries, max_record_age) ON dlake.streams TO dlake_admin;
 
 CREATE FUNCTION dlake.pause_stream(name text)
 RETURNS void
