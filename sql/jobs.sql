@@ -72,6 +72,27 @@ SELECT job, status, command, error FROM dlake.run_job('jobs_rules', $$SELECT * F
 SELECT quarantine, ruleset, source, rule, field, reason, records, last_24h FROM dlake.quarantine_summary
  WHERE quarantine = 'dlake_quarantine.jobs_src'::regclass ORDER BY rule, field, reason;
 
+-- rows of a command that returns rows: the sum of its count columns
+-- (accepted of apply_ruleset, also through SELECT f(...) returning a row)
+INSERT INTO jobs_src VALUES ('{"id": 4, "v": 1}'), ('{"id": 5, "v": 1}'), ('{"id": 6, "v": 1}'), ('{"id": 7}');
+SELECT status, rows FROM dlake.run_job('jobs_rules2', $$SELECT * FROM dlake.apply_ruleset('jobs_rs', 'jobs_src')$$);
+INSERT INTO jobs_src VALUES ('{"id": 8, "v": 1}'), ('{"id": 9, "v": 1}');
+SELECT status, rows FROM dlake.run_job('jobs_rules3', $$SELECT dlake.apply_ruleset('jobs_rs', 'jobs_src')$$);
+-- several rows: summed; other columns ignored
+SELECT rows FROM dlake.run_job('jobs_sum', $$SELECT * FROM (VALUES ('a', 3::bigint, 100), ('b', 4, 200), ('c', NULL, 300)) v(name, rows, other)$$);
+SELECT rows FROM dlake.run_job('jobs_sum2', $$SELECT * FROM (VALUES (2, 10, 1)) v(inserted, rejected, updated)$$);
+-- a single integer value (a function returning a count)
+SELECT rows FROM dlake.run_job('jobs_single', 'SELECT 42::bigint AS purged');
+-- no count column: the number of rows returned
+SELECT rows FROM dlake.run_job('jobs_plain', 'SELECT g FROM generate_series(1, 5) g');
+SELECT rows FROM dlake.run_job('jobs_plain1', $$SELECT 'x' AS word$$);
+SELECT rows FROM dlake.run_job('jobs_returning', 'INSERT INTO jobs_t SELECT generate_series(200, 202) RETURNING 1 AS one');
+-- statements without rows: their row count
+SELECT rows FROM dlake.run_job('jobs_dml', 'DELETE FROM jobs_t WHERE i >= 200');
+SELECT rows FROM dlake.run_job('jobs_ctas', 'CREATE TEMP TABLE jobs_tmp AS SELECT 7 AS rows');
+SELECT dlake._job_returns_rows(c) FROM (VALUES ('SELECT 1'), ('VALUES (1)'), ('WITH x AS (SELECT 1) SELECT * FROM x'),
+  ('INSERT INTO t VALUES (1)'), ('SELECT 1; SELECT 2'), ('SELEC 1'), ('CALL p()')) v(c);
+
 -- dlake.export_stream needs an existing stream
 SELECT * FROM dlake.export_stream('no_such_stream');
 SELECT * FROM dlake.export_stream(NULL);

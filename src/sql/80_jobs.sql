@@ -75,14 +75,46 @@ $$
 	SELECT sum(rows)::bigint, sum(bytes)::bigint, sum(files)::bigint, count(*) FROM mine
 $$;
 
+/* internal: is the command one statement that returns rows? (src/jobs/job_query.c) */
+CREATE FUNCTION dlake._job_returns_rows(command text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'dlake_job_returns_rows'
+LANGUAGE C STRICT STABLE;
+
+/*
+ * internal: the count of one result row of a job's command (the rule is in
+ * docs/operations.md, "What a run's rows mean").  found is false when the
+ * row has no count column.
+ */
+CREATE FUNCTION dlake._job_row_count(r jsonb, OUT n numeric, OUT found boolean)
+LANGUAGE sql IMMUTABLE STRICT AS
+$$
+	WITH cols AS (
+		SELECT e.key, e.value FROM pg_catalog.jsonb_each(r) e
+		UNION ALL
+		/* one level into composite columns: SELECT f(...) of a function returning a row */
+		SELECT e2.key, e2.value
+		  FROM pg_catalog.jsonb_each(r) e,
+			   pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(e.value) = 'object'
+										  THEN e.value ELSE '{}'::jsonb END) e2
+	)
+	SELECT coalesce(sum((value #>> '{}')::numeric), 0), count(*) > 0
+	  FROM cols
+	 WHERE key IN ('rows', 'accepted', 'moved', 'inserted', 'updated', 'deleted', 'loaded')
+	   AND pg_catalog.jsonb_typeof(value) = 'number'
+$$;
+
 /*
  * dlake.run_job: run a command as one run of a named job and record it.
  *
  * - a transaction-level advisory lock per job name: when another session is
  *   running the same job, this call returns at once, recorded as 'skipped';
  * - the command runs in a subtransaction; on success the run is recorded as
- *   'succeeded' with rows/bytes/files (from the exports and loads it made,
- *   otherwise rows = the command's row count);
+ *   'succeeded' with rows/bytes/files (from the exports and loads it made;
+ *   otherwise, for a command returning rows, the sum of its count columns
+ *   (rows, accepted, moved, inserted, updated, deleted, loaded), or its
+ *   single integer value, or the number of rows it returned; for other
+ *   commands their row count);
  * - on error the run is recorded as 'failed' by a background worker in a
  *   transaction of its own, then the error is raised again (so pg_cron's
  *   cron.job_run_details shows it too, and the caller's transaction aborts).
@@ -103,6 +135,13 @@ DECLARE
 	st			text;
 	det			text;
 	rid			bigint;
+	rec			record;
+	j			jsonb;
+	c			record;
+	nrows		bigint;
+	counted		numeric;
+	any_count	boolean;
+	single		numeric;
 BEGIN
 	IF job IS NULL OR command IS NULL THEN
 		RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
@@ -119,8 +158,33 @@ BEGIN
 	END IF;
 
 	BEGIN
-		EXECUTE command;
-		GET DIAGNOSTICS n = ROW_COUNT;
+		IF dlake._job_returns_rows(command) THEN
+			/* read the result: sum its count columns (see _job_row_count) */
+			nrows := 0;
+			counted := 0;
+			any_count := false;
+			single := NULL;
+			FOR rec IN EXECUTE command LOOP
+				nrows := nrows + 1;
+				j := pg_catalog.to_jsonb(rec);
+				SELECT * INTO c FROM dlake._job_row_count(j);
+				IF c.found THEN
+					any_count := true;
+					counted := counted + c.n;
+				END IF;
+				/* a single row of a single integer column: that number */
+				single := CASE WHEN nrows = 1 AND (SELECT count(*) FROM pg_catalog.jsonb_object_keys(j)) = 1
+								 AND pg_catalog.jsonb_typeof((SELECT v FROM pg_catalog.jsonb_each(j) AS x(k, v))) = 'number'
+							   THEN (SELECT (v #>> '{}')::numeric FROM pg_catalog.jsonb_each(j) AS x(k, v))
+						  END;
+			END LOOP;
+			n := CASE WHEN any_count THEN pg_catalog.round(counted)::bigint
+					  WHEN nrows = 1 AND single IS NOT NULL AND single = pg_catalog.trunc(single) THEN single::bigint
+					  ELSE nrows END;
+		ELSE
+			EXECUTE command;
+			GET DIAGNOSTICS n = ROW_COUNT;
+		END IF;
 		io := dlake._job_io(t0);
 	EXCEPTION WHEN OTHERS OR query_canceled THEN
 		GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, st = RETURNED_SQLSTATE, det = PG_EXCEPTION_DETAIL;
