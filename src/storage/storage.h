@@ -51,7 +51,13 @@ typedef struct DlakeObjectInfo
 								 * "mtime-size" */
 } DlakeObjectInfo;
 
-typedef struct DlakeStorage DlakeStorage;	/* opaque, per call */
+/*
+ * A storage handle (opaque).  storage_open allocates it, with everything it
+ * caches (endpoint, credentials resolved on first use), in a memory context
+ * of its own under the caller's current context: it may be used from any
+ * shorter-lived context and lives until the context that opened it goes.
+ */
+typedef struct DlakeStorage DlakeStorage;
 typedef struct DlakeWriteStream DlakeWriteStream;	/* opaque */
 
 /* parse; returns false with *errmsg (a full sentence) on bad input */
