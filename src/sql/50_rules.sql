@@ -15,6 +15,12 @@
  * enrich expressions, the drop_if condition, the dedupe key and an array of
  * failures (one CASE per rule), s3 left-joins the lookup tables.  The
  * executor does all the work; nothing runs per row in PL/pgSQL.
+ *
+ * apply_ruleset adapts per batch (see _rules_run_fast and _rules_batch_sql):
+ * a single INSERT into cleansed with a C tally in its WHERE clause when the
+ * batch turns out to have no rejected rows (those are re-routed by ctid
+ * through the full statement), and no ON CONFLICT while there are no
+ * duplicates (the unique index refuses one; the batch is then rerun).
  * See docs/rules.md.
  */
 
@@ -1146,13 +1152,16 @@ DECLARE
 	r record;
 	msg text;
 	st text;
+	/* generated under this function's search_path: object names are qualified as elsewhere */
+	fast_sql text := dlake._rules_fast_sql(c, cleansed,
+		format('SELECT %s, s.ctid AS _dlake_ctid FROM %s s WHERE %s', cols, source, range_sql), optimistic);
 BEGIN
+	/* user SQL in the rule set resolves names as when it was created (so do error messages, as in _rules_run) */
 	PERFORM set_config('search_path', coalesce(c->>'search_path', 'pg_catalog'), true);
 	retried := false;
 	BEGIN
 		gen := dlake._rules_tally_reset();
-		EXECUTE dlake._rules_fast_sql(c, cleansed,
-			format('SELECT %s, s.ctid AS _dlake_ctid FROM %s s WHERE %s', cols, source, range_sql), optimistic);
+		EXECUTE fast_sql;
 		GET DIAGNOSTICS accepted = ROW_COUNT;
 		tl := dlake._rules_tally_get(gen);
 	EXCEPTION WHEN OTHERS THEN
@@ -1165,6 +1174,8 @@ BEGIN
 		END IF;
 		retried := true;
 	END;
+	/* back to ours to generate the statements below */
+	PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
 	IF retried THEN
 		r := dlake._rules_run(p_ruleset, source,
 			dlake._rules_batch_sql(c, p_ruleset, version, source, cleansed, quarantine,
