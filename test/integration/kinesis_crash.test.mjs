@@ -2,7 +2,7 @@
  * kinesis_crash.test.mjs — the hard properties of Kinesis ingestion:
  *
  *  - crash oracle (KCL's validator): kill -9 the stream workers at random
- *    points 12 times and the postmaster twice while 20,000 records are being
+ *    points 12 times and the postmaster twice while 50,000 records are being
  *    produced and ingested; afterwards unique records == records put, no
  *    duplicates, per-shard order intact; pg_ctl stop -m fast < 5 s and a
  *    restart resumes from the checkpoints;
@@ -200,14 +200,17 @@ after(async () => {
 
 /* ---------------------------------------------------------------- tests */
 
-test('crash oracle: kill -9 workers 12 times and the postmaster twice during ingestion', { skip, timeout: 300000 }, async () => {
+/* the issue's 50,000 records by default; DLAKE_KINESIS_CRASH_RECORDS overrides */
+const N_CRASH = Number(process.env.DLAKE_KINESIS_CRASH_RECORDS || 50000);
+
+test('crash oracle: kill -9 workers 12 times and the postmaster twice during ingestion', { skip, timeout: 420000 }, async () => {
 	const kstream = await createKinesisStream(kc, 4);
 	const run = crypto.randomBytes(3).toString('hex');
 	const name = `k_crash_${run}`;
 	dlakeStreams.push(name);
 	await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${kstream}', server => '${SERVER}', batch_size => 700)`);
 	const counters = {};
-	const all = makeRecords(run, 0, 19500, 200, counters);
+	const all = makeRecords(run, 0, N_CRASH - 500, 200, counters);
 	const expected = all.map((r) => r.data);
 	/* 20 KPL aggregates of 25 user records, spread over the stream */
 	for (let a = 0; a < 20; a++)
@@ -219,7 +222,7 @@ test('crash oracle: kill -9 workers 12 times and the postmaster twice during ing
 		const enc = await kplAggregate(users);
 		all.splice(a * 975 + 1, 0, ...enc.map((e) => ({ pk: e.partitionKey, data: Buffer.from(e.data) })));
 	}
-	assert.equal(expected.length, 20000);
+	assert.equal(expected.length, N_CRASH);
 
 	/* produce slowly in the background so that crashes hit ingestion */
 	let producing = true;
@@ -272,7 +275,7 @@ test('crash oracle: kill -9 workers 12 times and the postmaster twice during ing
 	stackCtl('start-pg');
 	assert.ok(stopMs < 5000, `pg_ctl stop -m fast took ${stopMs} ms`);
 
-	await waitCount(name, expected.length, 120000);
+	await waitCount(name, expected.length, 300000);
 	await sleep(1500);
 	assert.equal(await count(name), expected.length, 'unique records == records put');
 	await assertExactlyOnce(name, expected);
