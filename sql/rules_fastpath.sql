@@ -78,5 +78,27 @@ INSERT INTO fp_src2 (payload) SELECT payload FROM fp_src WHERE id BETWEEN 1 AND 
 SELECT * FROM dlake.apply_ruleset('fp', 'fp_src2', cleansed => 'fp_own');
 SELECT count(*) AS indexes FROM pg_indexes WHERE tablename = 'fp_own';
 
+-- the field casts (dlake._field_*(record, key)) agree with the value casts
+-- (dlake._to_*(record->key)) on edge inputs, missing keys and non-objects
+WITH r(rec) AS (VALUES ('{"k": "2024-02-29T10:00:00Z"}'::jsonb), ('{"k": "2023-02-29"}'), ('{"k": "2024-02-29 10:00"}'),
+		('{"k": " 2024-02-29T10:00:00z "}'), ('{"k": "2024-02-29T10:00:00+01:00"}'), ('{"k": 1709200800}'), ('{"k": 1709200800000}'),
+		('{"k": "1709200800"}'), ('{"k": "now"}'), ('{"k": 1.5}'), ('{"k": "12"}'), ('{"k": " -7 "}'), ('{"k": 1e3}'),
+		('{"k": 9223372036854775808}'), ('{"k": "NaN"}'), ('{"k": "1e400"}'), ('{"k": true}'), ('{"k": "yes"}'),
+		('{"k": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}'), ('{"k": null}'), ('{"k": [1]}'), ('{"k": {"a": 1}}'),
+		('{"k": ""}'), ('{"other": 1}'), ('[1, 2]'), ('"k"'), ('{"k": "29/02/2024"}'))
+SELECT count(*) AS records,
+	   count(*) FILTER (WHERE dlake._to_timestamptz(rec->'k') IS DISTINCT FROM dlake._field_timestamptz(rec, 'k')
+		   OR dlake._to_timestamptz(rec->'k', 'DD/MM/YYYY') IS DISTINCT FROM dlake._field_timestamptz(rec, 'k', 'DD/MM/YYYY')
+		   OR dlake._to_date(rec->'k') IS DISTINCT FROM dlake._field_date(rec, 'k')
+		   OR dlake._to_date(rec->'k', 'DD/MM/YYYY') IS DISTINCT FROM dlake._field_date(rec, 'k', 'DD/MM/YYYY')
+		   OR dlake._to_numeric(rec->'k') IS DISTINCT FROM dlake._field_numeric(rec, 'k')
+		   OR dlake._to_int8(rec->'k') IS DISTINCT FROM dlake._field_int8(rec, 'k')
+		   OR dlake._to_float8(rec->'k') IS DISTINCT FROM dlake._field_float8(rec, 'k')
+		   OR dlake._to_bool(rec->'k') IS DISTINCT FROM dlake._field_bool(rec, 'k')
+		   OR dlake._to_uuid(rec->'k') IS DISTINCT FROM dlake._field_uuid(rec, 'k')) AS disagreeing,
+	   count(*) FILTER (WHERE dlake._field_timestamptz(rec, 'k') IS NOT NULL) AS timestamps,
+	   count(*) FILTER (WHERE dlake._field_int8(rec, 'k') IS NOT NULL) AS int8s
+  FROM r;
+
 DROP TABLE fp_src, fp_src2, fp_own, fp_sensors, dlake_cleansed.fp_src, dlake_quarantine.fp_src, dlake_quarantine.fp_src2;
 SELECT dlake.drop_ruleset('fp');

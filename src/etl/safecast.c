@@ -49,12 +49,19 @@
 #include "utils/uuid.h"
 
 PG_FUNCTION_INFO_V1(dlake_to_timestamptz);
+PG_FUNCTION_INFO_V1(dlake_field_timestamptz);
 PG_FUNCTION_INFO_V1(dlake_to_date);
+PG_FUNCTION_INFO_V1(dlake_field_date);
 PG_FUNCTION_INFO_V1(dlake_to_numeric);
+PG_FUNCTION_INFO_V1(dlake_field_numeric);
 PG_FUNCTION_INFO_V1(dlake_to_int8);
+PG_FUNCTION_INFO_V1(dlake_field_int8);
 PG_FUNCTION_INFO_V1(dlake_to_float8);
+PG_FUNCTION_INFO_V1(dlake_field_float8);
 PG_FUNCTION_INFO_V1(dlake_to_bool);
+PG_FUNCTION_INFO_V1(dlake_field_bool);
 PG_FUNCTION_INFO_V1(dlake_to_uuid);
+PG_FUNCTION_INFO_V1(dlake_field_uuid);
 
 /* epoch values at or above this magnitude are milliseconds */
 #define SAFECAST_MILLIS_THRESHOLD	1e11
@@ -71,6 +78,39 @@ safecast_scalar(Jsonb *jb, JsonbValue *jv)
 	if (!JsonbExtractScalar(&jb->root, jv))
 		return false;
 	return jv->type != jbvNull;
+}
+
+/*
+ * safecast_field looks key up in the object jb and extracts its scalar
+ * without building an intermediate jsonb (what record->'key' would do).
+ * Same answers as safecast_scalar(record->'key'): false when jb is no
+ * object, the key is missing, or its value is JSON null, an array or an
+ * object.
+ */
+static bool
+safecast_field(Jsonb *jb, text *key, JsonbValue *jv)
+{
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return false;
+	if (getKeyJsonValueFromContainer(&jb->root, VARDATA_ANY(key),
+									 VARSIZE_ANY_EXHDR(key), jv) == NULL)
+		return false;
+	return jv->type != jbvNull && jv->type != jbvBinary;
+}
+
+/*
+ * safecast_arg reads the value to convert: argument 0 itself (the
+ * dlake._to_* forms) or field argument 1 of object argument 0 (the
+ * dlake._field_* forms).
+ */
+static bool
+safecast_arg(FunctionCallInfo fcinfo, bool field, JsonbValue *jv)
+{
+	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
+
+	if (field)
+		return safecast_field(jb, PG_GETARG_TEXT_PP(1), jv);
+	return safecast_scalar(jb, jv);
 }
 
 /*
@@ -297,13 +337,10 @@ safecast_formatted(const char *str, text *fmt, TimestampTz *result)
  * casts.
  */
 static bool
-safecast_timestamptz(Jsonb *jb, text *fmt, TimestampTz *result)
+safecast_timestamptz(const JsonbValue *jvp, text *fmt, TimestampTz *result)
 {
-	JsonbValue	jv;
+	JsonbValue	jv = *jvp;
 	char	   *str;
-
-	if (!safecast_scalar(jb, &jv))
-		return false;
 
 	if (jv.type == jbvNumeric)
 	{
@@ -334,14 +371,14 @@ safecast_timestamptz(Jsonb *jb, text *fmt, TimestampTz *result)
 /*
  * dlake._to_timestamptz(value jsonb [, format text]) → timestamptz or NULL.
  */
-Datum
-dlake_to_timestamptz(PG_FUNCTION_ARGS)
+static Datum
+safecast_timestamptz_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
-	text	   *fmt = (PG_NARGS() > 1) ? PG_GETARG_TEXT_PP(1) : NULL;
+	text	   *fmt = (PG_NARGS() > (field ? 2 : 1)) ? PG_GETARG_TEXT_PP(field ? 2 : 1) : NULL;
+	JsonbValue	jv;
 	TimestampTz ts;
 
-	if (!safecast_timestamptz(jb, fmt, &ts))
+	if (!safecast_arg(fcinfo, field, &jv) || !safecast_timestamptz(&jv, fmt, &ts))
 		PG_RETURN_NULL();
 	PG_RETURN_TIMESTAMPTZ(ts);
 }
@@ -352,15 +389,14 @@ dlake_to_timestamptz(PG_FUNCTION_ARGS)
  * "2023-02-29" is not); numbers are epoch values, truncated to their UTC
  * date.
  */
-Datum
-dlake_to_date(PG_FUNCTION_ARGS)
+static Datum
+safecast_date_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
-	text	   *fmt = (PG_NARGS() > 1) ? PG_GETARG_TEXT_PP(1) : NULL;
+	text	   *fmt = (PG_NARGS() > (field ? 2 : 1)) ? PG_GETARG_TEXT_PP(field ? 2 : 1) : NULL;
 	JsonbValue	jv;
 	TimestampTz ts;
 
-	if (!safecast_scalar(jb, &jv))
+	if (!safecast_arg(fcinfo, field, &jv))
 		PG_RETURN_NULL();
 
 	if (jv.type == jbvString && fmt == NULL)
@@ -379,7 +415,7 @@ dlake_to_date(PG_FUNCTION_ARGS)
 		}
 	}
 
-	if (!safecast_timestamptz(jb, fmt, &ts))
+	if (!safecast_timestamptz(&jv, fmt, &ts))
 		PG_RETURN_NULL();
 	PG_RETURN_DATEADT((DateADT) (ts / USECS_PER_DAY - (ts < 0 && ts % USECS_PER_DAY != 0 ? 1 : 0)));
 }
@@ -388,15 +424,14 @@ dlake_to_date(PG_FUNCTION_ARGS)
  * dlake._to_numeric(value jsonb) → numeric or NULL.  JSON numbers are taken
  * as they are; strings go through numeric_in (NaN and Infinity refused).
  */
-Datum
-dlake_to_numeric(PG_FUNCTION_ARGS)
+static Datum
+safecast_numeric_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	JsonbValue	jv;
 	char	   *str;
 	Datum		d;
 
-	if (!safecast_scalar(jb, &jv))
+	if (!safecast_arg(fcinfo, field, &jv))
 		PG_RETURN_NULL();
 	if (jv.type == jbvNumeric)
 		PG_RETURN_NUMERIC(jv.val.numeric);
@@ -415,17 +450,16 @@ dlake_to_numeric(PG_FUNCTION_ARGS)
  * dlake._to_int8(value jsonb) → bigint or NULL.  Only whole numbers in
  * range: 1.5, 1e3 and "12abc" are refused rather than rounded.
  */
-Datum
-dlake_to_int8(PG_FUNCTION_ARGS)
+static Datum
+safecast_int8_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	JsonbValue	jv;
 	char	   *s;
 	bool		neg = false;
 	uint64		acc = 0;
 	bool		digits = false;
 
-	if (!safecast_scalar(jb, &jv) || (s = safecast_text(&jv)) == NULL)
+	if (!safecast_arg(fcinfo, field, &jv) || (s = safecast_text(&jv)) == NULL)
 		PG_RETURN_NULL();
 
 	while (isspace((unsigned char) *s))
@@ -460,16 +494,15 @@ dlake_to_int8(PG_FUNCTION_ARGS)
  * dlake._to_float8(value jsonb) → double precision or NULL (out of range,
  * not a number, NaN and Infinity refused).
  */
-Datum
-dlake_to_float8(PG_FUNCTION_ARGS)
+static Datum
+safecast_float8_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	JsonbValue	jv;
 	char	   *s;
 	bool		have_error = false;
 	float8		v;
 
-	if (!safecast_scalar(jb, &jv) || (s = safecast_text(&jv)) == NULL)
+	if (!safecast_arg(fcinfo, field, &jv) || (s = safecast_text(&jv)) == NULL)
 		PG_RETURN_NULL();
 	v = float8in_internal_opt_error(s, NULL, "double precision", s, &have_error);
 	if (have_error || isnan(v) || isinf(v))
@@ -481,14 +514,13 @@ dlake_to_float8(PG_FUNCTION_ARGS)
  * dlake._to_bool(value jsonb) → boolean or NULL: JSON true/false, or the
  * strings boolean input accepts (true/false, yes/no, on/off, 1/0, t/f).
  */
-Datum
-dlake_to_bool(PG_FUNCTION_ARGS)
+static Datum
+safecast_bool_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	JsonbValue	jv;
 	bool		b;
 
-	if (!safecast_scalar(jb, &jv))
+	if (!safecast_arg(fcinfo, field, &jv))
 		PG_RETURN_NULL();
 	if (jv.type == jbvBool)
 		PG_RETURN_BOOL(jv.val.boolean);
@@ -501,17 +533,105 @@ dlake_to_bool(PG_FUNCTION_ARGS)
 /*
  * dlake._to_uuid(value jsonb) → uuid or NULL.
  */
-Datum
-dlake_to_uuid(PG_FUNCTION_ARGS)
+static Datum
+safecast_uuid_fn(FunctionCallInfo fcinfo, bool field)
 {
-	Jsonb	   *jb = PG_GETARG_JSONB_P(0);
 	JsonbValue	jv;
 	Datum		d;
 
-	if (!safecast_scalar(jb, &jv) || jv.type != jbvString)
+	if (!safecast_arg(fcinfo, field, &jv) || jv.type != jbvString)
 		PG_RETURN_NULL();
 	if (!safecast_call(uuid_in, CStringGetDatum(safecast_text(&jv)),
 					   (Datum) 0, (Datum) 0, &d))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(d);
+}
+
+/*
+ * SQL entry points: dlake._to_<type>(value jsonb [, format]) and
+ * dlake._field_<type>(record jsonb, key text [, format]).
+ */
+
+Datum
+dlake_to_timestamptz(PG_FUNCTION_ARGS)
+{
+	return safecast_timestamptz_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_timestamptz(PG_FUNCTION_ARGS)
+{
+	return safecast_timestamptz_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_date(PG_FUNCTION_ARGS)
+{
+	return safecast_date_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_date(PG_FUNCTION_ARGS)
+{
+	return safecast_date_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_numeric(PG_FUNCTION_ARGS)
+{
+	return safecast_numeric_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_numeric(PG_FUNCTION_ARGS)
+{
+	return safecast_numeric_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_int8(PG_FUNCTION_ARGS)
+{
+	return safecast_int8_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_int8(PG_FUNCTION_ARGS)
+{
+	return safecast_int8_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_float8(PG_FUNCTION_ARGS)
+{
+	return safecast_float8_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_float8(PG_FUNCTION_ARGS)
+{
+	return safecast_float8_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_bool(PG_FUNCTION_ARGS)
+{
+	return safecast_bool_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_bool(PG_FUNCTION_ARGS)
+{
+	return safecast_bool_fn(fcinfo, true);
+}
+
+Datum
+dlake_to_uuid(PG_FUNCTION_ARGS)
+{
+	return safecast_uuid_fn(fcinfo, false);
+}
+
+Datum
+dlake_field_uuid(PG_FUNCTION_ARGS)
+{
+	return safecast_uuid_fn(fcinfo, true);
 }

@@ -44,6 +44,25 @@ CREATE FUNCTION dlake._to_bool(jsonb) RETURNS bool
 	AS 'MODULE_PATHNAME', 'dlake_to_bool' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION dlake._to_uuid(jsonb) RETURNS uuid
 	AS 'MODULE_PATHNAME', 'dlake_to_uuid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+/* the same casts of field key of an object, without extracting record->key first */
+CREATE FUNCTION dlake._field_timestamptz(record jsonb, key text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dlake_field_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_timestamptz(record jsonb, key text, format text) RETURNS timestamptz
+	AS 'MODULE_PATHNAME', 'dlake_field_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_date(record jsonb, key text) RETURNS date
+	AS 'MODULE_PATHNAME', 'dlake_field_date' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_date(record jsonb, key text, format text) RETURNS date
+	AS 'MODULE_PATHNAME', 'dlake_field_date' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_numeric(record jsonb, key text) RETURNS numeric
+	AS 'MODULE_PATHNAME', 'dlake_field_numeric' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_int8(record jsonb, key text) RETURNS int8
+	AS 'MODULE_PATHNAME', 'dlake_field_int8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_float8(record jsonb, key text) RETURNS float8
+	AS 'MODULE_PATHNAME', 'dlake_field_float8' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_bool(record jsonb, key text) RETURNS bool
+	AS 'MODULE_PATHNAME', 'dlake_field_bool' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION dlake._field_uuid(record jsonb, key text) RETURNS uuid
+	AS 'MODULE_PATHNAME', 'dlake_field_uuid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION dlake._closest_match(text, text[]) RETURNS text
 	AS 'MODULE_PATHNAME', 'dlake_closest_match' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION dlake._check_expr(expr text, rule text) RETURNS void
@@ -381,12 +400,12 @@ BEGIN
 				WHEN 'text' THEN format('b.record->>%L', f)
 				WHEN 'jsonb' THEN format('NULLIF(b.record->%L, ''null''::jsonb)', f)
 				WHEN 'timestamptz' THEN
-					CASE WHEN fmt ? f THEN format('dlake._to_timestamptz(b.record->%L, %L)', f, fmt->>f)
-						 ELSE format('dlake._to_timestamptz(b.record->%L)', f) END
+					CASE WHEN fmt ? f THEN format('dlake._field_timestamptz(b.record, %L, %L)', f, fmt->>f)
+						 ELSE format('dlake._field_timestamptz(b.record, %L)', f) END
 				WHEN 'date' THEN
-					CASE WHEN fmt ? f THEN format('dlake._to_date(b.record->%L, %L)', f, fmt->>f)
-						 ELSE format('dlake._to_date(b.record->%L)', f) END
-				ELSE format('dlake._to_%s(b.record->%L)', t, f) END
+					CASE WHEN fmt ? f THEN format('dlake._field_date(b.record, %L, %L)', f, fmt->>f)
+						 ELSE format('dlake._field_date(b.record, %L)', f) END
+				ELSE format('dlake._field_%s(b.record, %L)', t, f) END
 				|| format(' AS %I', f);
 			columns := columns || jsonb_build_array(jsonb_build_object('name', f,
 				'type', CASE t WHEN 'int8' THEN 'bigint' WHEN 'float8' THEN 'double precision'
@@ -446,7 +465,7 @@ BEGIN
 							format('Got %s.', v::text));
 					END IF;
 					IF t IS NULL THEN
-						valexpr := format('dlake._to_numeric(s1.record->%L)', f);
+						valexpr := format('dlake._field_numeric(s1.record, %L)', f);
 						lit := format('%L::numeric', v #>> '{}');
 						/* an untyped field compared with min/max must be a number */
 						IF k = 'min' OR NOT spec ? 'min' THEN
@@ -650,11 +669,11 @@ BEGIN
 				ELSIF lk_keytype IN ('text', 'character varying', 'character', 'name') THEN
 					keyexpr := format('(s2.record->>%L)', lk_field);
 				ELSIF lk_keytype IN ('bigint', 'integer', 'smallint') THEN
-					keyexpr := format('dlake._to_int8(s2.record->%L)', lk_field);
+					keyexpr := format('dlake._field_int8(s2.record, %L)', lk_field);
 				ELSIF lk_keytype = 'numeric' THEN
-					keyexpr := format('dlake._to_numeric(s2.record->%L)', lk_field);
+					keyexpr := format('dlake._field_numeric(s2.record, %L)', lk_field);
 				ELSIF lk_keytype = 'uuid' THEN
-					keyexpr := format('dlake._to_uuid(s2.record->%L)', lk_field);
+					keyexpr := format('dlake._field_uuid(s2.record, %L)', lk_field);
 				ELSE
 					keyexpr := format('(s2.record->>%L)', lk_field);
 					lk_key := NULL;	-- compare as text below
