@@ -3,7 +3,7 @@
 #
 # One run over the same N rows (default 2,000,000) of the format benchmark
 # columns (id int8, f float8, s text of ~20 chars with 1000 distinct
-# values, ts timestamptz, n numeric(12,2)), each query best of 3:
+# values, ts timestamptz, n numeric(12,2)), each query best of BENCH_RUNS (5):
 #   heap        SELECT ... FROM a heap table holding the rows
 #   pq_fdw      a dlake_fdw Parquet (snappy) foreign table over the same rows
 #   read_file   dlake.read_file on that Parquet file (materialises into a
@@ -14,7 +14,8 @@
 # Queries: "2 cols" = SELECT sum(id), count(*); "5 cols" = count(*) and an
 # aggregate of every column.  PostgreSQL figures are the backend's CPU time
 # (/proc/self/schedstat), DuckDB's the node process CPU time, so that load
-# from other work on a shared machine does not distort the ratios; wall
+# from other work on a shared machine distorts the ratios less (it still
+# does: CPU time grows when the other core is busy; compare runs); wall
 # times are printed too.  Parallel query is off.
 #
 # usage: DLAKE_STACK_DIR=/tmp/dlake-x bench/read_bench.sh [N]
@@ -60,29 +61,23 @@ CREATE FOREIGN TABLE fcsv (id int8, f float8, s text, ts timestamptz, n numeric(
   SERVER csvfiles OPTIONS (filename :'csvfile', format 'csv', header 'true');
 SQL
 
-# measure "from-clause": prints "cpu_ms wall_ms" (each the best of 3)
+# measure SQL: prints "cpu_ms wall_ms", each the best of BENCH_RUNS (5)
 measure()
 {
-	psql -X -q -At -v ON_ERROR_STOP=1 -d $DB <<SQL | tail -1
-SET max_parallel_workers_per_gather = 0;
-CREATE TEMP TABLE _m (cpu float8, wall float8);
-SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 AS c0,
-       extract(epoch FROM clock_timestamp()) AS w0 \gset
-$1 \g /dev/null
+	local one
+	one="SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 AS c0,
+       extract(epoch FROM clock_timestamp()) AS w0 \\gset
+$1 \\g /dev/null
 INSERT INTO _m SELECT (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 - :c0) / 1e6,
-                      (extract(epoch FROM clock_timestamp()) - :w0) * 1000;
-SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 AS c0,
-       extract(epoch FROM clock_timestamp()) AS w0 \gset
-$1 \g /dev/null
-INSERT INTO _m SELECT (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 - :c0) / 1e6,
-                      (extract(epoch FROM clock_timestamp()) - :w0) * 1000;
-SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 AS c0,
-       extract(epoch FROM clock_timestamp()) AS w0 \gset
-$1 \g /dev/null
-INSERT INTO _m SELECT (split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::int8 - :c0) / 1e6,
-                      (extract(epoch FROM clock_timestamp()) - :w0) * 1000;
-SELECT round(min(cpu)::numeric, 1) || ' ' || round(min(wall)::numeric, 1) FROM _m;
-SQL
+                      (extract(epoch FROM clock_timestamp()) - :w0) * 1000;"
+	{
+		echo "SET max_parallel_workers_per_gather = 0;"
+		echo "CREATE TEMP TABLE _m (cpu float8, wall float8);"
+		for _ in $(seq "${BENCH_RUNS:-5}"); do
+			echo "$one"
+		done
+		echo "SELECT round(min(cpu)::numeric, 1) || ' ' || round(min(wall)::numeric, 1) FROM _m;"
+	} | psql -X -q -At -v ON_ERROR_STOP=1 -d $DB | tail -1
 }
 
 Q2='SELECT sum(id), count(*) FROM'
@@ -117,7 +112,7 @@ const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
 const con = await inst.connect();
 async function best(sql) {
   let bc = Infinity, bw = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < Number(process.argv[2]); i++) {
     const c0 = process.cpuUsage(), w0 = performance.now();
     await con.runAndReadAll(sql);
     const c = process.cpuUsage(c0), w = performance.now() - w0;
@@ -128,7 +123,7 @@ async function best(sql) {
 const a = await best(\`SELECT sum(id), count(*) FROM read_parquet('\${file}')\`);
 const b = await best(\`SELECT count(*), sum(id), sum(f), count(s), max(ts), sum(n) FROM read_parquet('\${file}')\`);
 console.log(a + ' ' + b);
-" "$BASE/pq/data.parquet")
+" "$BASE/pq/data.parquet" "${BENCH_RUNS:-5}")
 	CPU[duckdb_2]=$d2c; WALL[duckdb_2]=$d2w; CPU[duckdb_5]=$d5c; WALL[duckdb_5]=$d5w
 	printf '%-16s %10.1f ms cpu %10.1f ms wall\n' duckdb_2 "$d2c" "$d2w"
 	printf '%-16s %10.1f ms cpu %10.1f ms wall\n' duckdb_5 "$d5c" "$d5w"

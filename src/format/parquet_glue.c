@@ -1327,20 +1327,30 @@ pq_flat_fill(PqReaderState *st, int k)
 static pg_attribute_always_inline void
 pq_flat_row(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull)
 {
-	for (int j = 0; j < st->ninact; j++)
+	/* locals: stores into values/isnull could alias st as far as C knows */
+	const int  *inact = st->inact;
+	const int  *act = st->act;
+	int			ninact = st->ninact;
+	int			nact = st->nact;
+	PqAttr	   *attrs = st->attrs;
+	PqFlatCol  *fcols = st->fcols;
+
+	for (int j = 0; j < ninact; j++)
 	{
-		values[st->inact[j]] = (Datum) 0;
-		isnull[st->inact[j]] = true;
+		int			i = inact[j];
+
+		values[i] = (Datum) 0;
+		isnull[i] = true;
 	}
-	for (int j = 0; j < st->nact; j++)
+	for (int j = 0; j < nact; j++)
 	{
-		int			i = st->act[j];
-		PqAttr	   *a = &st->attrs[i];
+		int			i = act[j];
+		PqAttr	   *a = &attrs[i];
 		PqFlatCol  *fc;
 		const ParquetValue *v;
 		int32		idx;
 
-		fc = &st->fcols[a->proj];
+		fc = &fcols[a->proj];
 		v = &fc->vals[fc->pos];
 		if (v->is_null)
 		{
@@ -1349,8 +1359,7 @@ pq_flat_row(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnull
 			continue;
 		}
 		r->cur_attr = i;
-		idx = fc->idx[fc->pos];
-		if (idx >= 0 && a->cache_dict)
+		if (a->cache_dict && (idx = fc->idx[fc->pos]) >= 0)
 			values[i] = pq_flat_dict_value(r, st, a, i, v, idx,
 										   parquet_column_reader_dict_size(fc->cr));
 		else
@@ -1378,7 +1387,7 @@ pq_next_flat(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnul
 		if (!pq_flat_open_rg(r, st))
 			return DLAKE_READ_EOF;
 	}
-	for (int k = 0; k < st->nproj; k++)
+	for (int k = 0, nproj = st->nproj; k < nproj; k++)
 	{
 		PqFlatCol  *fc = &st->fcols[k];
 
