@@ -277,3 +277,52 @@ test('docs/reference.md indexes every function, view, table, GUC and FDW option'
 	k.check('option', 'FDW options missing from docs/reference.md', c.options, inReference);
 	k.done();
 });
+
+/* GitHub's heading anchors: lower case, punctuation dropped, spaces → '-' */
+function anchorsOf(file)
+{
+	const seen = new Map();
+	const out = new Set();
+	let fence = false;
+	for (const line of fs.readFileSync(file, 'utf8').split('\n'))
+	{
+		if (/^\s*```/.test(line))
+		{
+			fence = !fence;
+			continue;
+		}
+		if (fence || !/^#{1,6}\s/.test(line))
+			continue;
+		const a = line.replace(/^#+/, '').trim().toLowerCase()
+			.replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-');
+		const n = seen.get(a) || 0;
+		seen.set(a, n + 1);
+		out.add(n ? `${a}-${n}` : a);
+	}
+	return out;
+}
+
+test('docs/README.md links every page; relative links and anchors resolve', () => {
+	const files = fs.readdirSync(DOCS).filter((f) => f.endsWith('.md'));
+	const readme = fs.readFileSync(path.join(DOCS, 'README.md'), 'utf8');
+	const unlinked = files.filter((f) => f !== 'README.md'
+		&& !readme.includes(`(${f})`) && !readme.includes(`(${f}#`));
+	const broken = [];
+	for (const f of files)
+	{
+		const text = fs.readFileSync(path.join(DOCS, f), 'utf8').replace(/```[\s\S]*?```/g, '');
+		for (const m of text.matchAll(/\]\(([^)\s]+)\)/g))
+		{
+			const target = m[1];
+			if (/^[a-z]+:/.test(target))
+				continue;
+			const [p, a] = target.split('#');
+			const file = p ? path.resolve(DOCS, p) : path.join(DOCS, f);
+			if (!fs.existsSync(file))
+				broken.push(`${f}: ${target} (no such file)`);
+			else if (a && file.endsWith('.md') && !anchorsOf(file).has(a))
+				broken.push(`${f}: ${target} (no such heading)`);
+		}
+	}
+	assert.deepEqual({ unlinked, broken }, { unlinked: [], broken: [] });
+});
