@@ -241,7 +241,7 @@ w('Tables made per object: `dlake_staging.<stream>` ([streaming.md](streaming.md
 w('`dlake_cleansed.<name>` and `dlake_quarantine.<name>` ([rules.md](rules.md#tables)).')
 w('')
 
-gucs=psql(r"""SELECT name, boot_val, coalesce(unit,''), context, short_desc FROM pg_settings WHERE name LIKE 'dlake.%' ORDER BY 1""")
+gucs=psql(r"""SELECT name, boot_val, coalesce(unit,''), context, short_desc, vartype, coalesce(min_val,''), coalesce(max_val,'') FROM pg_settings WHERE name LIKE 'dlake.%' ORDER BY 1""")
 GPAGE={'dlake.database':'streaming.md#gucs','dlake.max_workers':'streaming.md#gucs','dlake.worker_naptime':'streaming.md#gucs',
  'dlake.kinesis_read_budget':'streaming.md#gucs','dlake.max_bytes_scanned':'fdw.md#limits-and-cost-control',
  'dlake.fdw_listing_ttl':'fdw.md#functions-and-settings','dlake.progress_interval':'export.md#atomic-for-readers',
@@ -260,11 +260,12 @@ def fmt_default(v,unit):
     return f'`{v}`'
 w('## Settings (GUCs)')
 w('')
-w('| GUC | default | context | what | documented in |')
-w('|---|---|---|---|---|')
-for name,boot,unit,ctx,desc in gucs:
+w('| GUC | type, range | default | context | what | documented in |')
+w('|---|---|---|---|---|---|')
+for name,boot,unit,ctx,desc,vtype,lo,hi in gucs:
     link=GPAGE.get(name,'configuration.md#gucs')
-    w(f'| `{name}` | {fmt_default(boot,unit)} | {CTX.get(ctx,ctx)} | {desc} | [{link.split("#")[0]}]({link}) |')
+    rng=f'{vtype} {lo}..{hi}' + (f' {unit}' if unit else '') if lo!='' else vtype
+    w(f'| `{name}` | {rng} | {fmt_default(boot,unit)} | {CTX.get(ctx,ctx)} | {desc} | [{link.split("#")[0]}]({link}) |')
 w('')
 
 src=open(os.path.join(ROOT,'src/fdw/options.c')).read()
