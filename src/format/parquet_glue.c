@@ -1304,7 +1304,7 @@ pq_flat_fill(PqReaderState *st, int k)
 {
 	PqFlatCol  *fc = &st->fcols[k];
 	int			got = 0;
-	int64		left = st->rg_rows - st->rg_row;
+	int64		left = st->rg_rows - st->rg_row + 1;	/* this row included */
 	ParquetStatus s;
 
 	CHECK_FOR_INTERRUPTS();
@@ -1387,6 +1387,10 @@ pq_next_flat(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnul
 		if (!pq_flat_open_rg(r, st))
 			return DLAKE_READ_EOF;
 	}
+	/* row numbers first: a decoding error names the row being read */
+	st->rg_row++;
+	r->position = st->rg_first_row + st->rg_row;
+	r->rg_row = st->rg_row;
 	for (int k = 0, nproj = st->nproj; k < nproj; k++)
 	{
 		PqFlatCol  *fc = &st->fcols[k];
@@ -1394,9 +1398,6 @@ pq_next_flat(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *isnul
 		if (unlikely(++fc->pos >= fc->n))
 			pq_flat_fill(st, k);
 	}
-	st->rg_row++;
-	r->position = st->rg_first_row + st->rg_row;
-	r->rg_row = st->rg_row;
 	if ((st->rg_row & 4095) == 0)
 		CHECK_FOR_INTERRUPTS();
 
