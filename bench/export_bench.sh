@@ -14,8 +14,11 @@
 # Prints seconds, ratios and each backend's peak RSS (goal < 256 MB).
 #
 # usage: DLAKE_STACK_DIR=/tmp/dlake-x bench/export_bench.sh [N]
+#        BENCH_STEPS=partitioned ... runs only steps 2 and 4 (the
+#        partitioned / unpartitioned ratio) on a shared machine.
 set -euo pipefail
 N=${1:-10000000}
+STEPS=${BENCH_STEPS:-all}
 DIR=${DLAKE_STACK_DIR:-/tmp/dlake-stack}
 # shellcheck disable=SC1091
 . "$DIR/env.sh"
@@ -67,16 +70,31 @@ res()
 }
 
 echo "rows: $N"
-copy_to=$(measure "COPY (SELECT * FROM src) TO '$OUT/copy.csv' CSV HEADER;" | res)
-pq=$(measure "SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/pq', 'parquet', compression => 'snappy') \\g /dev/null" | res)
-csv=$(measure "SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/csv', 'csv') \\g /dev/null" | res)
-pq365=$(measure "SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/pq365', 'parquet', ARRAY['date']) \\g /dev/null" | res)
-copy_from=$(measure "COPY dst FROM '$OUT/copy.csv' CSV HEADER;" | res)
-load=$(measure "SELECT count(*) FROM dlake.load('dst2', 'file://$OUT/copy.csv') \\g /dev/null" | res)
+PQ365="SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/pq365', 'parquet', ARRAY['date']) \\g /dev/null"
+PQ="SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/pq', 'parquet', compression => 'snappy') \\g /dev/null"
 
 secs() { echo "$1" | cut -d' ' -f1; }
 rss() { echo "$1" | cut -d' ' -f2; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+if [ "$STEPS" = partitioned ]; then
+	pq=$(measure "$PQ" | res)
+	pq365=$(measure "$PQ365" | res)
+	printf '%-44s %8s %10s\n' "step" "seconds" "peak RSS"
+	printf '%-44s %8s %7d MB\n' "dlake.export Parquet snappy (file://)" "$(secs "$pq")" $(( $(rss "$pq") / 1024 ))
+	printf '%-44s %8s %7d MB\n' "dlake.export Parquet, 365 partitions" "$(secs "$pq365")" $(( $(rss "$pq365") / 1024 ))
+	echo
+	echo "365 partitions / unpartitioned Parquet: $(ratio "$(secs "$pq365")" "$(secs "$pq")")  (goal <= 1.3)"
+	psql -X -q -At -d $DB -c "SELECT 'files: ' || count(*) || ', rows: ' || sum(rows) FROM dlake.files WHERE location LIKE '%/pq365'"
+	exit 0
+fi
+
+copy_to=$(measure "COPY (SELECT * FROM src) TO '$OUT/copy.csv' CSV HEADER;" | res)
+pq=$(measure "$PQ" | res)
+csv=$(measure "SELECT count(*) FROM dlake.export('SELECT * FROM src', 'file://$OUT/csv', 'csv') \\g /dev/null" | res)
+pq365=$(measure "$PQ365" | res)
+copy_from=$(measure "COPY dst FROM '$OUT/copy.csv' CSV HEADER;" | res)
+load=$(measure "SELECT count(*) FROM dlake.load('dst2', 'file://$OUT/copy.csv') \\g /dev/null" | res)
 
 printf '%-44s %8s %10s\n' "step" "seconds" "peak RSS"
 printf '%-44s %8s %7d MB\n' "COPY (query) TO file CSV" "$(secs "$copy_to")" $(( $(rss "$copy_to") / 1024 ))

@@ -12,13 +12,24 @@
  * part-<run>-<n>.<ext>, n counting files in the order they are opened, so
  * names are unique per run and deterministic within it.
  *
+ * Many partitions are cheap because an open partition costs little
+ * memory: a partitioned export's writers write into local temp files
+ * (BufFile, 8 kB buffer each) and a file is uploaded (or copied to its
+ * file:// place) only when it is complete, one at a time, so S3 needs a
+ * single multipart part buffer; Parquet row groups of the open writers
+ * share a budget (EXPORT_ROW_GROUP_BUDGET).  Rows need not be grouped by
+ * partition.  Only when more than max_open_files (default 1,000)
+ * partitions appear interleaved is the query read again sorted by the
+ * partition columns (an external sort), so each partition gets one file.
+ *
  * Atomicity for readers: an object becomes visible only when its writer is
  * complete (multipart complete / rename, done by the storage layer).
- * Every completed file is also registered in a cleanup list that lives
- * until the end of the transaction: if the transaction (or the
- * subtransaction that ran the export) aborts for any reason - error,
- * cancel, pg_terminate_backend - the completed files are deleted from the
- * abort callback, and the storage layer aborts the uploads still open.
+ * Every completed file is also registered in a pending-deletes set
+ * (storage/pending.h) that lives until the end of the transaction: if the
+ * transaction (or the subtransaction that ran the export) aborts for any
+ * reason - error, cancel, pg_terminate_backend - the completed files are
+ * deleted from the abort callback, and the storage layer aborts the
+ * uploads still open.
  * Only a crash of the whole server (SIGKILL, power loss) between upload
  * and commit can leave complete files that the catalog does not know;
  * dlake.export_table removes those at its next run (see below).
@@ -59,6 +70,8 @@
 #include "funcapi.h"
 #include "guc.h"
 #include "miscadmin.h"
+#include "storage/buffile.h"
+#include "storage/pending.h"
 #include "storage/storage.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -82,177 +95,72 @@ PG_FUNCTION_INFO_V1(dlake_export_table);
 PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
 
 #define EXPORT_BATCH_ROWS 1000
-/* memory budget for the row groups of all open Parquet writers */
-#define EXPORT_ROW_GROUP_BUDGET (512L * 1024 * 1024)
-#define EXPORT_MIN_ROW_GROUP (4L * 1024 * 1024)
+/* row group of an unpartitioned Parquet export */
+#define EXPORT_SINGLE_ROW_GROUP (8L * 1024 * 1024)
+
+/*
+ * Partitioned Parquet: a writer opened while n writers are open gets a
+ * row group of EXPORT_ROW_GROUP_BUDGET / n (at least EXPORT_MIN_ROW_GROUP),
+ * so the row groups of all open writers stay below budget * (1 + ln n):
+ * 8 MB for grouped input, ~60 MB for 1,000 interleaved partitions.
+ */
+#define EXPORT_ROW_GROUP_BUDGET (8L * 1024 * 1024)
+#define EXPORT_MIN_ROW_GROUP (64L * 1024)
+
+/*
+ * Likewise for Parquet pages: a column's dictionary is decided (kept or
+ * dropped for PLAIN) when its first page is full, and until then every
+ * value goes through the dictionary's hash table.  Small pages when many
+ * writers are open keep those tables small and cache-resident.
+ */
+#define EXPORT_PAGE_BUDGET (1024L * 1024)
+#define EXPORT_MIN_PAGE (8 * 1024)
+/*
+ * Partitioned: rows are copied into a per-partition buffer and written
+ * partition by partition when all buffers together reach this size, so
+ * each writer gets runs of rows while its state is in the CPU caches
+ * instead of one row at a time among hundreds of writers.  (Buffers grow
+ * by doubling and keep their size: at most twice this in memory.)
+ */
+#define EXPORT_POOL_BYTES (24L * 1024 * 1024)
+/* default max_open_files */
+#define EXPORT_DEFAULT_MAX_OPEN 1000
+/* copy buffer from a partition's spill file to its storage object */
+#define EXPORT_COPY_BUFFER (1024 * 1024)
 /* work_mem for the partition sort (see export_run) */
 #define EXPORT_SORT_WORK_MEM_KB (64 * 1024)
 /* grouped input: complete a partition's file on change after this many rows */
 #define EXPORT_EAGER_CLOSE_ROWS 10000
 
-/* ----------------------------------------------------------------
- * Cleanup registry: files to delete if the transaction aborts
- * ----------------------------------------------------------------
- */
-typedef struct ExportCleanup
-{
-	MemoryContext cxt;			/* under TopMemoryContext; owns all below */
-	DlakeStorage *st;
-	List	   *locs;			/* DlakeLocation * of completed files */
-	SubTransactionId subid;
-	bool		armed;			/* false: keep the files whatever happens */
-} ExportCleanup;
-
-static List *export_cleanups = NIL;	/* in TopMemoryContext */
-static bool export_callbacks_registered = false;
-
-static void
-cleanup_run(ExportCleanup *c, bool delete_files)
-{
-	if (delete_files && c->armed && c->locs != NIL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(c->cxt);
-
-		PG_TRY();
-		{
-			storage_delete(c->st, c->locs);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(c->cxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			ereport(WARNING,
-					(errmsg("could not delete the %d files of an aborted dlake export",
-							list_length(c->locs)),
-					 errdetail("%s", edata->message),
-					 errhint("Delete the part files of the failed run by hand; they are not in dlake.files.")));
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(old);
-	}
-	export_cleanups = list_delete_ptr(export_cleanups, c);
-	MemoryContextDelete(c->cxt);
-}
-
-static void
-export_xact_callback(XactEvent event, void *arg)
-{
-	bool		abort;
-
-	if (export_cleanups == NIL)
-		return;
-	switch (event)
-	{
-		case XACT_EVENT_ABORT:
-		case XACT_EVENT_PARALLEL_ABORT:
-			abort = true;
-			break;
-		case XACT_EVENT_COMMIT:
-		case XACT_EVENT_PARALLEL_COMMIT:
-		case XACT_EVENT_PREPARE:
-			abort = false;
-			break;
-		default:
-			return;
-	}
-	while (export_cleanups != NIL)
-		cleanup_run((ExportCleanup *) linitial(export_cleanups), abort);
-}
-
-static void
-export_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
-{
-	ListCell   *lc;
-
-	if (export_cleanups == NIL)
-		return;
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		foreach(lc, export_cleanups)
-		{
-			ExportCleanup *c = lfirst(lc);
-
-			if (c->subid == mySubid)
-				c->subid = parentSubid;
-		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		bool		again = true;
-
-		while (again)
-		{
-			again = false;
-			foreach(lc, export_cleanups)
-			{
-				ExportCleanup *c = lfirst(lc);
-
-				if (c->subid == mySubid)
-				{
-					cleanup_run(c, true);
-					again = true;
-					break;
-				}
-			}
-		}
-	}
-}
-
 /*
- * cleanup_create opens the storage of the run in a context that outlives
- * the function (the abort callback needs it after the function's memory
- * is gone) and resolves the S3 credentials there with one cheap request.
+ * cleanup_create opens the storage of the run in a pending-deletes set
+ * (storage/pending.h: files deleted if the (sub)transaction aborts), whose
+ * context outlives the function, and resolves the S3 credentials there
+ * with one cheap request.
  */
-static ExportCleanup *
+static DlakePendingDeletes *
 cleanup_create(const char *server, DlakeLocation *root)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dlake export cleanup",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	ExportCleanup *c = palloc0(sizeof(ExportCleanup));
+	DlakePendingDeletes *p = storage_pending_create("dlake export");
+	MemoryContext old = MemoryContextSwitchTo(storage_pending_context(p));
 	DlakeLocation *loc = palloc(sizeof(DlakeLocation));
 	DlakeConfig *cfg = NULL;
 
-	if (!export_callbacks_registered)
-	{
-		RegisterXactCallback(export_xact_callback, NULL);
-		RegisterSubXactCallback(export_subxact_callback, NULL);
-		export_callbacks_registered = true;
-	}
-	c->cxt = cxt;
-	c->subid = GetCurrentSubTransactionId();
-	c->armed = true;
 	memcpy(loc, root, sizeof(DlakeLocation));
 	loc->bucket = root->bucket ? pstrdup(root->bucket) : NULL;
 	loc->key = pstrdup(root->key);
 	loc->uri = pstrdup(root->uri);
 	if (loc->kind == DLAKE_STORAGE_S3)
 		cfg = dlake_config_get(server);
-	c->st = storage_open(cfg, loc);
-	MemoryContextSwitchTo(TopMemoryContext);
-	export_cleanups = lappend(export_cleanups, c);
-	MemoryContextSwitchTo(cxt);
+	storage_pending_set_storage(p, storage_open(cfg, loc));
 	if (loc->kind == DLAKE_STORAGE_S3)
 	{
 		DlakeObjectInfo info;
 
-		storage_stat(c->st, dlake_location_child(loc, "_dlake_probe"), &info);
+		storage_stat(storage_pending_storage(p), dlake_location_child(loc, "_dlake_probe"), &info);
 	}
 	MemoryContextSwitchTo(old);
-	return c;
-}
-
-static void
-cleanup_add(ExportCleanup *c, const DlakeLocation *loc)
-{
-	MemoryContext old = MemoryContextSwitchTo(c->cxt);
-
-	c->locs = lappend(c->locs, dlake_location_parse_or_error(loc->uri));
-	MemoryContextSwitchTo(old);
+	return p;
 }
 
 /* ----------------------------------------------------------------
@@ -283,12 +191,33 @@ typedef struct PartWriter
 	char	   *key;			/* hash key: relative folder ("" = none) */
 	char	   *display;		/* "col=value/col2=value2" */
 	char	   *json;			/* {"col": "value", ...} */
-	DlakeWriteStream *ws;		/* open file or NULL */
-	DlakeFormatWriter *fw;
+	DlakeWriteStream *ws;		/* open object or NULL */
+	DlakeFormatWriter *fw;		/* open file or NULL */
 	DlakeLocation *loc;
+	BufFile    *spill;			/* partitioned: the file's bytes until close */
+	char	   *pend;			/* pool rows, in input order: each a uint32
+								 * length, then the tuple at a MAXALIGN offset */
+	int64		pend_len;
+	int64		pend_cap;
+	int64		npend;			/* rows in pend */
+	DlakeByteSink sink;			/* writes into spill */
 	bool		seen;			/* got rows before */
 	dlist_node	node;			/* in the open list */
 } PartWriter;
+
+/*
+ * The partition values (as datum images) of rows seen before → their
+ * writer, so that a row's partition is found without formatting its
+ * values as text (several images may map to one writer).
+ */
+typedef struct ImageEntry
+{
+	uint32		hash;
+	Datum	   *values;
+	bool	   *nulls;
+	PartWriter *pw;
+	struct ImageEntry *next;
+} ImageEntry;
 
 typedef struct ExportFile
 {
@@ -303,7 +232,8 @@ typedef struct ExportFile
 typedef struct ExportState
 {
 	ExportSpec *spec;
-	ExportCleanup *cleanup;
+	DlakePendingDeletes *cleanup;	/* files deleted if we abort */
+	DlakeStorage *st;
 	DlakeLocation *root;		/* with a trailing '/' */
 	MemoryContext cxt;			/* writers and file list */
 	TupleDesc	qdesc;			/* query result */
@@ -322,6 +252,15 @@ typedef struct ExportState
 	int64		rows;
 	int64		bytes;
 	const char *ext;
+	bool		spill;			/* writers write to local temp files; rows go
+								 * through the pool */
+	int64		pool_bytes;		/* sum of pend_len */
+	List	   *dirty;			/* PartWriters with pool rows, first seen first */
+	Datum	   *values;			/* a deformed query row */
+	bool	   *nulls;
+	Datum	   *fvalues;		/* its file columns */
+	bool	   *fnulls;
+	char	   *copybuf;		/* EXPORT_COPY_BUFFER bytes, for uploads */
 	int64		run_id;
 	TimestampTz last_progress;
 	/* grouping detection and the same-partition-as-before fast path */
@@ -330,6 +269,9 @@ typedef struct ExportState
 	bool		restart;		/* set when a restart is needed */
 	bool		sorted;			/* reading our own sorted query */
 	PartWriter *last_pw;		/* writer of the previous row */
+	ImageEntry **images;		/* hash buckets (in cxt) */
+	int			nimage_buckets; /* power of 2 */
+	int			nimages;
 	Datum	   *prev_values;	/* its partition values (in prevcxt) */
 	bool	   *prev_nulls;
 	MemoryContext prevcxt;
@@ -363,6 +305,54 @@ json_key_value(StringInfo buf, bool *first, const char *key, const char *value)
 		appendStringInfoString(buf, "null");
 }
 
+/* DlakeByteSink callback of a spilling writer */
+static void
+spill_sink_write(DlakeByteSink *sink, const char *data, size_t len)
+{
+	PartWriter *pw = (PartWriter *) sink->arg;
+
+	BufFileWrite(pw->spill, (void *) data, len);
+}
+
+/*
+ * Copy a completed file from its spill to a new storage object, which is
+ * left open in pw->ws for the caller to complete (or for the error path
+ * to abort).  Only one object is uploading at any time, so S3 needs one
+ * multipart part buffer whatever the number of open partitions.
+ */
+static void
+writer_upload_spill(ExportState *es, PartWriter *pw)
+{
+	if (es->copybuf == NULL)
+		es->copybuf = MemoryContextAlloc(es->cxt, EXPORT_COPY_BUFFER);
+	pw->ws = storage_write_open(es->st, pw->loc);
+	if (BufFileSeek(pw->spill, 0, 0, SEEK_SET) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not rewind the temporary file of %s: %m", pw->loc->uri)));
+	for (;;)
+	{
+		size_t		n = BufFileRead(pw->spill, es->copybuf, EXPORT_COPY_BUFFER);
+
+		if (n == 0)
+			break;
+		storage_write(pw->ws, es->copybuf, n);
+		CHECK_FOR_INTERRUPTS();
+	}
+	BufFileClose(pw->spill);
+	pw->spill = NULL;
+}
+
+/* discard the open file of a writer (error or restart): never raises */
+static void
+writer_discard(PartWriter *pw)
+{
+	if (pw->ws != NULL)
+		storage_write_abort(pw->ws);
+	pw->ws = NULL;
+	/* a spill is a temp file: the resource owner removes it at abort */
+}
+
 /* close the file of a writer and record it; the writer stays in the hash */
 static void
 writer_close_file(ExportState *es, PartWriter *pw)
@@ -380,9 +370,11 @@ writer_close_file(ExportState *es, PartWriter *pw)
 	 * cancel that interrupts the final PUT / CompleteMultipartUpload may
 	 * leave an object the server finished although we saw an error.
 	 */
-	cleanup_add(es->cleanup, pw->loc);
+	storage_pending_add(es->cleanup, pw->loc);
 	format_writer_close(pw->fw);
 	stats = format_writer_column_stats(pw->fw);
+	if (pw->spill != NULL)
+		writer_upload_spill(es, pw);
 	storage_write_close(pw->ws, &info);
 
 	f = palloc0(sizeof(ExportFile));
@@ -453,21 +445,45 @@ writer_open_file(ExportState *es, PartWriter *pw)
 	rel = psprintf("%s%s-%d%s", pw->key, es->spec->name_prefix,
 				   es->nfiles_started++, es->ext);
 	pw->loc = dlake_location_child(es->root, rel);
-	pw->ws = storage_write_open(es->cleanup->st, pw->loc);
-	pw->fw = format_writer_open(&es->spec->fopts, es->fdesc, pw->ws, pw->loc->uri);
 	dlist_push_tail(&es->open, &pw->node);
 	es->nopen++;
+	if (es->spill)
+	{
+		DlakeFormatOptions wopts = es->spec->fopts;
+
+		/* the row groups of all open writers share a budget (see above) */
+		if (wopts.format == DLAKE_FORMAT_PARQUET)
+		{
+			wopts.row_group_bytes = Min(wopts.row_group_bytes,
+										Max(EXPORT_MIN_ROW_GROUP,
+											EXPORT_ROW_GROUP_BUDGET / es->nopen));
+			wopts.page_bytes = Min(wopts.page_bytes,
+								   Max(EXPORT_MIN_PAGE, EXPORT_PAGE_BUDGET / es->nopen));
+		}
+		pw->spill = BufFileCreateTemp(false);
+		memset(&pw->sink, 0, sizeof(pw->sink));
+		pw->sink.write = spill_sink_write;
+		pw->sink.arg = pw;
+		pw->ws = NULL;
+		pw->fw = format_writer_open_sink(&wopts, es->fdesc, &pw->sink, pw->loc->uri);
+	}
+	else
+	{
+		pw->ws = storage_write_open(es->st, pw->loc);
+		pw->fw = format_writer_open(&es->spec->fopts, es->fdesc, pw->ws, pw->loc->uri);
+	}
 	MemoryContextSwitchTo(old);
 }
+
+static PartWriter *writer_lookup(ExportState *es, Datum *values, bool *nulls);
+static void image_add(ExportState *es, uint32 h, Datum *values, bool *nulls, PartWriter *pw);
+static void writer_remember_row(ExportState *es, PartWriter *pw, Datum *values, bool *nulls);
 
 /* the writer of the partition of one row (created on first sight) */
 static PartWriter *
 writer_for_row(ExportState *es, Datum *values, bool *nulls)
 {
-	StringInfoData key;
 	PartWriter *pw;
-	bool		found;
-	char	   *keyp;
 
 	if (es->last_pw != NULL)
 	{
@@ -487,6 +503,66 @@ writer_for_row(ExportState *es, Datum *values, bool *nulls)
 		if (same)
 			return es->last_pw;
 	}
+
+	/* seen these values before? */
+	{
+		uint32		h = 0;
+		ImageEntry *e;
+
+		for (int i = 0; i < es->npart; i++)
+		{
+			int			a = es->part_att[i];
+			Form_pg_attribute att = TupleDescAttr(es->qdesc, a);
+
+			h = hash_combine(h, nulls[a] ? 0x5bd1e995 :
+							 datum_image_hash(values[a], att->attbyval, att->attlen));
+		}
+		if (es->images == NULL)
+		{
+			es->nimage_buckets = 256;
+			es->images = MemoryContextAllocZero(es->cxt, sizeof(ImageEntry *) * es->nimage_buckets);
+		}
+		for (e = es->images[h & (es->nimage_buckets - 1)]; e != NULL; e = e->next)
+		{
+			bool		same = e->hash == h;
+
+			for (int i = 0; i < es->npart && same; i++)
+			{
+				int			a = es->part_att[i];
+				Form_pg_attribute att = TupleDescAttr(es->qdesc, a);
+
+				if (nulls[a] != e->nulls[i])
+					same = false;
+				else if (!nulls[a] &&
+						 !datum_image_eq(values[a], e->values[i], att->attbyval, att->attlen))
+					same = false;
+			}
+			if (same)
+				break;
+		}
+		if (e != NULL)
+			pw = e->pw;
+		else
+		{
+			pw = writer_lookup(es, values, nulls);
+			image_add(es, h, values, nulls, pw);
+		}
+	}
+	if (pw->seen)
+		es->clustered = false;	/* this partition came back */
+	pw->seen = true;
+	writer_remember_row(es, pw, values, nulls);
+	return pw;
+}
+
+/* the writer of a partition by the text of its values (created if new) */
+static PartWriter *
+writer_lookup(ExportState *es, Datum *values, bool *nulls)
+{
+	StringInfoData key;
+	PartWriter *pw;
+	bool		found;
+	char	   *keyp;
 
 	if (es->npart == 0)
 		keyp = "";
@@ -533,14 +609,69 @@ writer_for_row(ExportState *es, Datum *values, bool *nulls)
 		pw->json = js.data;
 		pw->ws = NULL;
 		pw->fw = NULL;
+		pw->spill = NULL;
+		pw->pend = NULL;
+		pw->npend = pw->pend_len = pw->pend_cap = 0;
 		pw->seen = false;
 		MemoryContextSwitchTo(old);
 	}
-	if (pw->seen)
-		es->clustered = false;	/* this partition came back */
-	pw->seen = true;
+	return pw;
+}
 
-	/* remember the partition values of this row */
+/* remember an image → writer mapping */
+static void
+image_add(ExportState *es, uint32 h, Datum *values, bool *nulls, PartWriter *pw)
+{
+	MemoryContext old = MemoryContextSwitchTo(es->cxt);
+	ImageEntry *e = palloc(sizeof(ImageEntry));
+	int			b;
+
+	if (es->nimages >= es->nimage_buckets)
+	{
+		int			nb = es->nimage_buckets * 2;
+		ImageEntry **nbk = palloc0(sizeof(ImageEntry *) * nb);
+
+		for (int i = 0; i < es->nimage_buckets; i++)
+		{
+			ImageEntry *x = es->images[i];
+
+			while (x != NULL)
+			{
+				ImageEntry *next = x->next;
+
+				x->next = nbk[x->hash & (nb - 1)];
+				nbk[x->hash & (nb - 1)] = x;
+				x = next;
+			}
+		}
+		pfree(es->images);
+		es->images = nbk;
+		es->nimage_buckets = nb;
+	}
+	e->hash = h;
+	e->pw = pw;
+	e->values = palloc(sizeof(Datum) * Max(es->npart, 1));
+	e->nulls = palloc(sizeof(bool) * Max(es->npart, 1));
+	for (int i = 0; i < es->npart; i++)
+	{
+		int			a = es->part_att[i];
+		Form_pg_attribute att = TupleDescAttr(es->qdesc, a);
+
+		e->nulls[i] = nulls[a];
+		e->values[i] = nulls[a] ? (Datum) 0 :
+			datumCopy(values[a], att->attbyval, att->attlen);
+	}
+	b = h & (es->nimage_buckets - 1);
+	e->next = es->images[b];
+	es->images[b] = e;
+	es->nimages++;
+	MemoryContextSwitchTo(old);
+}
+
+/* remember the partition values of the row just routed to pw */
+static void
+writer_remember_row(ExportState *es, PartWriter *pw, Datum *values, bool *nulls)
+{
 	MemoryContextReset(es->prevcxt);
 	{
 		MemoryContext old = MemoryContextSwitchTo(es->prevcxt);
@@ -557,7 +688,87 @@ writer_for_row(ExportState *es, Datum *values, bool *nulls)
 		MemoryContextSwitchTo(old);
 	}
 	es->last_pw = pw;
-	return pw;
+}
+
+/*
+ * Append one deformed row (es->values/nulls) to the file of its partition,
+ * opening the file first if needed; sets es->restart (and writes nothing)
+ * when a sorted restart is due instead.
+ */
+static void
+writer_append_row(ExportState *es, PartWriter *pw)
+{
+	if (pw->fw == NULL)
+	{
+		writer_open_file(es, pw);
+		if (es->restart)
+			return;
+	}
+	else if (dlist_tail_element(PartWriter, node, &es->open) != pw)
+	{
+		dlist_delete(&pw->node);
+		dlist_push_tail(&es->open, &pw->node);
+	}
+	for (int c = 0; c < es->fdesc->natts; c++)
+	{
+		es->fvalues[c] = es->values[es->file_att[c]];
+		es->fnulls[c] = es->nulls[es->file_att[c]];
+	}
+	format_writer_append(pw->fw, es->fvalues, es->fnulls);
+	es->rows++;
+	if (es->spec->max_file_size > 0 &&
+		format_writer_estimated_size(pw->fw) >= es->spec->max_file_size)
+		writer_close_file(es, pw);
+}
+
+/* write the pool rows of one partition to its file */
+static void
+writer_flush_pending(ExportState *es, PartWriter *pw, MemoryContext rowcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(rowcxt);
+	int64		i;
+	int64		off = 0;
+	HeapTupleData tup;
+
+	ItemPointerSetInvalid(&tup.t_self);
+	tup.t_tableOid = InvalidOid;
+	for (i = 0; i < pw->npend; i++)
+	{
+		tup.t_len = *(uint32 *) (pw->pend + off);
+		tup.t_data = (HeapTupleHeader) (pw->pend + off + MAXALIGN(sizeof(uint32)));
+		off += MAXALIGN(sizeof(uint32)) + MAXALIGN(tup.t_len);
+		heap_deform_tuple(&tup, es->qdesc, es->values, es->nulls);
+		writer_append_row(es, pw);
+		if (es->restart)
+			break;
+		if ((i & 1023) == 1023)
+		{
+			MemoryContextReset(rowcxt);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	es->pool_bytes -= pw->pend_len;
+	pw->npend = 0;
+	pw->pend_len = 0;
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(rowcxt);
+}
+
+/* write every partition's pool rows, then release the pooled batches */
+static void
+export_pool_flush(ExportState *es, MemoryContext rowcxt)
+{
+	ListCell   *lc;
+
+	foreach(lc, es->dirty)
+	{
+		writer_flush_pending(es, (PartWriter *) lfirst(lc), rowcxt);
+		if (es->restart)
+			return;
+	}
+	list_free(es->dirty);
+	es->dirty = NIL;
+	es->pool_bytes = 0;
 }
 
 /* resolve partition_by against the query's columns; build the file tupdesc */
@@ -686,13 +897,13 @@ export_overwrite(ExportState *es)
 	}
 
 	/* from here on, the new files stay even if the transaction aborts */
-	es->cleanup->armed = false;
+	storage_pending_keep(es->cleanup);
 
 	hash_seq_init(&hs, es->writers);
 	while ((pw = hash_seq_search(&hs)) != NULL)
 	{
 		DlakeLocation *dir = pw->key[0] ? dlake_location_child(es->root, pw->key) : es->root;
-		List	   *objs = storage_list(es->cleanup->st, dir, true);
+		List	   *objs = storage_list(es->st, dir, true);
 
 		CHECK_FOR_INTERRUPTS();
 		foreach(lc, objs)
@@ -707,7 +918,7 @@ export_overwrite(ExportState *es)
 	}
 	if (victims == NIL)
 		return;
-	storage_delete(es->cleanup->st, victims);
+	storage_delete(es->st, victims);
 
 	initStringInfo(&uris);
 	{
@@ -757,8 +968,8 @@ export_write_markers(ExportState *es)
 							 f->bytes, f->rows, f->part_json);
 		}
 		appendStringInfoString(&m, "\n]}\n");
-		cleanup_add(es->cleanup, loc);
-		ws = storage_write_open(es->cleanup->st, loc);
+		storage_pending_add(es->cleanup, loc);
+		ws = storage_write_open(es->st, loc);
 		storage_write(ws, m.data, m.len);
 		storage_write_close(ws, &info);
 	}
@@ -767,8 +978,8 @@ export_write_markers(ExportState *es)
 		DlakeLocation *loc = dlake_location_child(es->root, "_SUCCESS");
 		DlakeWriteStream *ws;
 
-		cleanup_add(es->cleanup, loc);
-		ws = storage_write_open(es->cleanup->st, loc);
+		storage_pending_add(es->cleanup, loc);
+		ws = storage_write_open(es->st, loc);
 		storage_write_close(ws, NULL);
 	}
 }
@@ -881,9 +1092,8 @@ export_run(ExportSpec *spec, int64 run_id)
 	HASHCTL		ctl;
 	Datum	   *values;
 	bool	   *nulls;
-	Datum	   *fvalues;
-	bool	   *fnulls;
 	MemoryContext batchcxt;
+	MemoryContext rowcxt;
 	int			sort_guc_level = 0;
 	char	   *rootkey;
 	DlakeLocation *parsed;
@@ -907,6 +1117,7 @@ export_run(ExportSpec *spec, int64 run_id)
 	}
 	es->root = parsed;
 	es->cleanup = cleanup_create(spec->server, es->root);
+	es->st = storage_pending_storage(es->cleanup);
 	es->ext = dlake_format_extension(spec->fopts.format, spec->fopts.compression);
 
 	portal = export_open_cursor(spec->query);
@@ -915,22 +1126,26 @@ export_run(ExportSpec *spec, int64 run_id)
 	es->clustered = true;
 	es->can_restart = es->npart > 0 && spec->sort_if_needed;
 
-	/* row groups of many open Parquet writers share a budget */
-	if (spec->fopts.format == DLAKE_FORMAT_PARQUET && spec->max_open > 1)
-	{
-		int64		share = Max(EXPORT_MIN_ROW_GROUP, EXPORT_ROW_GROUP_BUDGET / spec->max_open);
-
-		if (spec->fopts.row_group_bytes > share)
-			spec->fopts.row_group_bytes = share;
-	}
+	/*
+	 * Partitioned: every writer writes to a local temp file, uploaded when
+	 * the file is complete (writer_upload_spill), so open partitions cost
+	 * a row group share and an 8 kB buffer each, not a multipart part or a
+	 * file write buffer.  Unpartitioned: one writer streams directly.
+	 */
+	es->spill = es->npart > 0;
+	if (!es->spill && spec->fopts.format == DLAKE_FORMAT_PARQUET &&
+		spec->fopts.row_group_bytes > EXPORT_SINGLE_ROW_GROUP)
+		spec->fopts.row_group_bytes = EXPORT_SINGLE_ROW_GROUP;
 	if (spec->max_file_size > 0 && spec->fopts.format == DLAKE_FORMAT_PARQUET &&
 		spec->fopts.row_group_bytes > spec->max_file_size)
 		spec->fopts.row_group_bytes = Max(spec->max_file_size / 2, 64 * 1024);
 
-	values = palloc(sizeof(Datum) * Max(es->qdesc->natts, 1));
-	nulls = palloc(sizeof(bool) * Max(es->qdesc->natts, 1));
-	fvalues = palloc(sizeof(Datum) * es->fdesc->natts);
-	fnulls = palloc(sizeof(bool) * es->fdesc->natts);
+	values = es->values = palloc(sizeof(Datum) * Max(es->qdesc->natts, 1));
+	nulls = es->nulls = palloc(sizeof(bool) * Max(es->qdesc->natts, 1));
+	es->fvalues = palloc(sizeof(Datum) * es->fdesc->natts);
+	es->fnulls = palloc(sizeof(bool) * es->fdesc->natts);
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "dlake export pool rows",
+								   ALLOCSET_DEFAULT_SIZES);
 	es->prev_values = palloc(sizeof(Datum) * Max(es->npart, 1));
 	es->prev_nulls = palloc(sizeof(bool) * Max(es->npart, 1));
 	es->prevcxt = AllocSetContextCreate(CurrentMemoryContext, "dlake export previous row",
@@ -953,18 +1168,19 @@ export_run(ExportSpec *spec, int64 run_id)
 			while (!es->restart)
 			{
 				MemoryContext old;
+				SPITupleTable *tt;
 
 				SPI_cursor_fetch(portal, true, EXPORT_BATCH_ROWS);
 				if (SPI_processed == 0)
 					break;
+				tt = SPI_tuptable;
 				old = MemoryContextSwitchTo(batchcxt);
 				for (uint64 i = 0; i < SPI_processed; i++)
 				{
 					PartWriter *pw;
 					PartWriter *prev_pw;
 
-					heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
-									  values, nulls);
+					heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
 					prev_pw = es->last_pw;
 					pw = writer_for_row(es, values, nulls);
 
@@ -976,39 +1192,67 @@ export_run(ExportSpec *spec, int64 run_id)
 					 * had many rows (not for rows that merely happen to
 					 * alternate so far).
 					 */
-					if (prev_pw != NULL && prev_pw != pw && prev_pw->fw != NULL &&
-						es->clustered &&
+					if (prev_pw != NULL && prev_pw != pw && es->clustered &&
+						(prev_pw->fw != NULL || prev_pw->npend > 0) &&
 						(es->sorted ||
-						 format_writer_rows(prev_pw->fw) >= EXPORT_EAGER_CLOSE_ROWS))
-						writer_close_file(es, prev_pw);
-					if (pw->fw == NULL)
+						 (prev_pw->fw ? format_writer_rows(prev_pw->fw) : 0) +
+						 prev_pw->npend >= EXPORT_EAGER_CLOSE_ROWS))
 					{
-						writer_open_file(es, pw);
+						writer_flush_pending(es, prev_pw, rowcxt);
 						if (es->restart)
 							break;
+						if (prev_pw->fw != NULL)
+							writer_close_file(es, prev_pw);
+						/* this batch's values were deformed again: redo */
+						heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
 					}
-					else if (dlist_tail_element(PartWriter, node, &es->open) != pw)
+					if (!es->spill)
 					{
-						dlist_delete(&pw->node);
-						dlist_push_tail(&es->open, &pw->node);
+						writer_append_row(es, pw);
+						if (es->restart)
+							break;
+						continue;
 					}
-					for (int c = 0; c < es->fdesc->natts; c++)
+					/* partitioned: into the pool */
 					{
-						fvalues[c] = values[es->file_att[c]];
-						fnulls[c] = nulls[es->file_att[c]];
+						HeapTuple	t = tt->vals[i];
+						int64		need = MAXALIGN(sizeof(uint32)) + MAXALIGN(t->t_len);
+
+						if (pw->pend_len + need > pw->pend_cap)
+						{
+							int64		ncap = Max(pw->pend_cap * 2, 8192);
+
+							while (ncap < pw->pend_len + need)
+								ncap *= 2;
+							pw->pend = pw->pend ?
+								repalloc_huge(pw->pend, ncap) :
+								MemoryContextAllocHuge(es->cxt, ncap);
+							pw->pend_cap = ncap;
+						}
+						if (pw->npend == 0)
+						{
+							MemoryContext o2 = MemoryContextSwitchTo(es->cxt);
+
+							es->dirty = lappend(es->dirty, pw);
+							MemoryContextSwitchTo(o2);
+						}
+						*(uint32 *) (pw->pend + pw->pend_len) = t->t_len;
+						memcpy(pw->pend + pw->pend_len + MAXALIGN(sizeof(uint32)), t->t_data, t->t_len);
+						pw->pend_len += need;
+						pw->npend++;
+						es->pool_bytes += need;
 					}
-					format_writer_append(pw->fw, fvalues, fnulls);
-					es->rows++;
-					if (spec->max_file_size > 0 &&
-						format_writer_estimated_size(pw->fw) >= spec->max_file_size)
-						writer_close_file(es, pw);
 				}
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batchcxt);
-				SPI_freetuptable(SPI_tuptable);
+				SPI_freetuptable(tt);
+				if (es->spill && !es->restart && es->pool_bytes >= EXPORT_POOL_BYTES)
+					export_pool_flush(es, rowcxt);
 				CHECK_FOR_INTERRUPTS();
 				export_progress(es, false);
 			}
+			if (!es->restart && es->spill)
+				export_pool_flush(es, rowcxt);
 
 			if (!es->restart)
 			{
@@ -1027,11 +1271,7 @@ export_run(ExportSpec *spec, int64 run_id)
 			dlist_mutable_iter it;
 
 			dlist_foreach_modify(it, &es->open)
-			{
-				PartWriter *pw = dlist_container(PartWriter, node, it.cur);
-
-				storage_write_abort(pw->ws);
-			}
+				writer_discard(dlist_container(PartWriter, node, it.cur));
 			PG_RE_THROW();
 		}
 		PG_END_TRY();
@@ -1056,15 +1296,16 @@ export_run(ExportSpec *spec, int64 run_id)
 			{
 				PartWriter *pw = dlist_container(PartWriter, node, it.cur);
 
-				storage_write_abort(pw->ws);
+				writer_discard(pw);
+				if (pw->spill != NULL)
+					BufFileClose(pw->spill);
+				pw->spill = NULL;
 			}
 		}
+		es->dirty = NIL;
+		es->pool_bytes = 0;
 		SPI_cursor_close(portal);
-		if (es->cleanup->locs != NIL)
-		{
-			storage_delete(es->cleanup->st, es->cleanup->locs);
-			es->cleanup->locs = NIL;
-		}
+		storage_pending_delete_now(es->cleanup);
 		MemoryContextReset(batchcxt);
 		MemoryContextReset(es->cxt);
 		MemoryContextReset(es->prevcxt);
@@ -1073,6 +1314,9 @@ export_run(ExportSpec *spec, int64 run_id)
 		es->bytes = 0;
 		es->nopen = 0;
 		es->nfiles_started = 0;
+		es->copybuf = NULL;
+		es->images = NULL;
+		es->nimages = 0;
 		es->last_pw = NULL;
 		es->restart = false;
 		es->can_restart = false;
@@ -1241,7 +1485,7 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("mode must be \"append\" or \"overwrite\", not \"%s\"", mode)));
 	}
-	spec->max_open = PG_ARGISNULL(9) ? 64 : PG_GETARG_INT32(9);
+	spec->max_open = PG_ARGISNULL(9) ? EXPORT_DEFAULT_MAX_OPEN : PG_GETARG_INT32(9);
 	if (spec->max_open < 1 || spec->max_open > 10000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1272,7 +1516,7 @@ export_body(FunctionCallInfo fcinfo)
 	es = export_run(&spec, run_id);
 	if (spec.fail_after_upload)
 	{
-		es->cleanup->armed = false;
+		storage_pending_keep(es->cleanup);
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("injected failure after upload (fail_after_upload)")));
@@ -1608,7 +1852,7 @@ export_table_body(FunctionCallInfo fcinfo)
 	if (spec.fail_after_upload)
 	{
 		/* test hook: as if the server crashed before the commit */
-		es->cleanup->armed = false;
+		storage_pending_keep(es->cleanup);
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("injected failure after upload (fail_after_upload)")));

@@ -2,9 +2,8 @@
  *
  * export.h
  *	  Internals shared by the export and load modules: Hive partition path
- *	  formatting (partition.c), zone resolution (zones.c) and the cleanup
- *	  registry of files written by an export that must disappear when its
- *	  transaction aborts (export.c).
+ *	  formatting (partition.c) and zone resolution (zones.c).  Files to
+ *	  delete when an export's transaction aborts: storage/pending.h.
  *
  * IDENTIFICATION
  *	  src/export/export.h

@@ -12,7 +12,7 @@
  * from dlake.files, the new files are recorded there too (rows, bytes,
  * column min/max) in the same transaction.  If the transaction or
  * subtransaction aborts, the files written in it are deleted again
- * (best effort: a failed delete is a WARNING naming the count).
+ * (storage/pending.h; best effort: a failed delete is a WARNING).
  *
  * IDENTIFICATION
  *	  src/fdw/insert.c
@@ -37,141 +37,27 @@
 
 #include "export/export.h"
 #include "fdw/fdw_int.h"
+#include "storage/pending.h"
 
-/* ----------------------------------------------------------------
- * Abort cleanup: files written by INSERT in a (sub)transaction
- * ----------------------------------------------------------------
+/*
+ * The files of this statement go into a pending-deletes set
+ * (storage/pending.h): deleted if the (sub)transaction aborts.  The set
+ * has its own storage handle, opened in its long-lived context.
  */
-typedef struct InsertCleanup
-{
-	MemoryContext cxt;			/* under TopMemoryContext */
-	SubTransactionId subid;
-	DlakeStorage *st;
-	List	   *locs;			/* DlakeLocation * */
-} InsertCleanup;
-
-static List *insert_cleanups = NIL;
-static bool insert_callbacks = false;
-
-static void
-cleanup_finish(InsertCleanup *c, bool delete_files)
-{
-	if (delete_files && c->locs != NIL)
-	{
-		MemoryContext old = MemoryContextSwitchTo(c->cxt);
-
-		PG_TRY();
-		{
-			storage_delete(c->st, c->locs);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *ed;
-
-			MemoryContextSwitchTo(c->cxt);
-			ed = CopyErrorData();
-			FlushErrorState();
-			ereport(WARNING,
-					(errmsg("could not delete the %d files written by an aborted INSERT into a dlake foreign table",
-							list_length(c->locs)),
-					 errdetail("%s", ed->message)));
-		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(old);
-	}
-	insert_cleanups = list_delete_ptr(insert_cleanups, c);
-	MemoryContextDelete(c->cxt);
-}
-
-static void
-insert_xact_callback(XactEvent event, void *arg)
-{
-	bool		abort;
-
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		abort = true;
-	else if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-			 event == XACT_EVENT_PREPARE)
-		abort = false;
-	else
-		return;
-	while (insert_cleanups != NIL)
-		cleanup_finish((InsertCleanup *) linitial(insert_cleanups), abort);
-}
-
-static void
-insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid, void *arg)
-{
-	ListCell   *lc;
-
-	if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		foreach(lc, insert_cleanups)
-		{
-			InsertCleanup *c = (InsertCleanup *) lfirst(lc);
-
-			if (c->subid == mySubid)
-				c->subid = parentSubid;
-		}
-	}
-	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		List	   *victims = NIL;
-
-		foreach(lc, insert_cleanups)
-		{
-			InsertCleanup *c = (InsertCleanup *) lfirst(lc);
-
-			if (c->subid == mySubid)
-				victims = lappend(victims, c);
-		}
-		foreach(lc, victims)
-			cleanup_finish((InsertCleanup *) lfirst(lc), true);
-		list_free(victims);
-	}
-}
-
-/* a cleanup entry with its own storage handle (outlives the statement) */
-static InsertCleanup *
+static DlakePendingDeletes *
 cleanup_create(DlakeFdwTable *t)
 {
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "dlake_fdw insert cleanup",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	InsertCleanup *c = palloc0(sizeof(InsertCleanup));
+	DlakePendingDeletes *p = storage_pending_create("INSERT into a dlake foreign table");
+	MemoryContext old = MemoryContextSwitchTo(storage_pending_context(p));
 	DlakeLocation *loc = palloc(sizeof(DlakeLocation));
 
-	if (!insert_callbacks)
-	{
-		RegisterXactCallback(insert_xact_callback, NULL);
-		RegisterSubXactCallback(insert_subxact_callback, NULL);
-		insert_callbacks = true;
-	}
 	*loc = *t->loc;
 	loc->bucket = loc->bucket ? pstrdup(loc->bucket) : NULL;
 	loc->key = pstrdup(loc->key);
 	loc->uri = pstrdup(loc->uri);
-	c->cxt = cxt;
-	c->subid = GetCurrentSubTransactionId();
-	c->st = dlake_fdw_storage_at(t, loc);
-	insert_cleanups = lappend(insert_cleanups, c);
+	storage_pending_set_storage(p, dlake_fdw_storage_at(t, loc));
 	MemoryContextSwitchTo(old);
-	return c;
-}
-
-static void
-cleanup_add(InsertCleanup *c, const DlakeLocation *loc)
-{
-	MemoryContext old = MemoryContextSwitchTo(c->cxt);
-	DlakeLocation *copy = palloc(sizeof(DlakeLocation));
-
-	*copy = *loc;
-	copy->bucket = loc->bucket ? pstrdup(loc->bucket) : NULL;
-	copy->key = pstrdup(loc->key);
-	copy->uri = pstrdup(loc->uri);
-	c->locs = lappend(c->locs, copy);
-	MemoryContextSwitchTo(old);
+	return p;
 }
 
 /* ----------------------------------------------------------------
@@ -201,7 +87,7 @@ typedef struct DlakeInsertState
 	FmgrInfo   *part_out;		/* output functions of partition columns */
 	Datum	   *fvalues;
 	bool	   *fnulls;
-	InsertCleanup *cleanup;
+	DlakePendingDeletes *cleanup;
 	DlakeStorage *st;
 	MemoryContext cxt;			/* writers live here */
 	MemoryContext rowcxt;		/* per row */
@@ -433,7 +319,7 @@ dlake_fdw_insert_end(void *state)
 
 		/* registered first: a cancel during the final request may still
 		 * have made the object visible */
-		cleanup_add(s->cleanup, p->loc);
+		storage_pending_add(s->cleanup, p->loc);
 		format_writer_close(p->w);
 		stats = format_writer_column_stats(p->w);
 		rows = format_writer_rows(p->w);
