@@ -341,17 +341,7 @@ aws_parse_error_body(AwsResponse *resp)
 const char *
 aws_response_header(const AwsResponse *resp, const char *lname)
 {
-	ListCell   *lc;
-	const char *found = NULL;
-
-	foreach(lc, resp->headers)
-	{
-		DlakeHttpHeader *h = (DlakeHttpHeader *) lfirst(lc);
-
-		if (pg_strcasecmp(h->name, lname) == 0)
-			found = h->value;
-	}
-	return found;
+	return dlake_http_find_header(resp->headers, lname);
 }
 
 /*

@@ -95,6 +95,35 @@ check_amz_date(const char *d)
 }
 
 /*
+ * request_from_args fills req from the SQL arguments (method, path, query,
+ * headers text[], payload_hash, s3_style) that start at argument 0.
+ */
+static void
+request_from_args(FunctionCallInfo fcinfo, SigV4Request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->method = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	req->path = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	req->query = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	req->headers = headers_from_array(PG_GETARG_ARRAYTYPE_P(3), &req->nheaders);
+	req->payload_hash = text_to_cstring(PG_GETARG_TEXT_PP(4));
+	req->s3_style = PG_GETARG_BOOL(5);
+}
+
+/*
+ * scope_from_args fills scope from the SQL arguments (amz_date, region,
+ * service) that start at argument first; the date is checked by the caller
+ * (its accepted forms differ between functions).
+ */
+static void
+scope_from_args(FunctionCallInfo fcinfo, int first, SigV4Scope *scope)
+{
+	scope->amz_date = text_to_cstring(PG_GETARG_TEXT_PP(first));
+	scope->region = text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
+	scope->service = text_to_cstring(PG_GETARG_TEXT_PP(first + 2));
+}
+
+/*
  * dlake.sigv4_canonical_request(method, path, query, headers text[],
  *								 payload_hash, s3_style) returns text
  */
@@ -103,13 +132,7 @@ dlake_sigv4_canonical_request(PG_FUNCTION_ARGS)
 {
 	SigV4Request req;
 
-	memset(&req, 0, sizeof(req));
-	req.method = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	req.path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	req.query = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	req.headers = headers_from_array(PG_GETARG_ARRAYTYPE_P(3), &req.nheaders);
-	req.payload_hash = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	req.s3_style = PG_GETARG_BOOL(5);
+	request_from_args(fcinfo, &req);
 	PG_RETURN_TEXT_P(cstring_to_text(sigv4_canonical_request(&req, NULL)));
 }
 
@@ -121,9 +144,7 @@ dlake_sigv4_string_to_sign(PG_FUNCTION_ARGS)
 {
 	SigV4Scope	scope;
 
-	scope.amz_date = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	scope.region = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	scope.service = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	scope_from_args(fcinfo, 0, &scope);
 	check_amz_date(scope.amz_date);
 	PG_RETURN_TEXT_P(cstring_to_text(sigv4_string_to_sign(&scope,
 														  text_to_cstring(PG_GETARG_TEXT_PP(3)))));
@@ -142,9 +163,7 @@ dlake_sigv4_signing_key_hex(PG_FUNCTION_ARGS)
 	int			i;
 	char	   *secret = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	scope.amz_date = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	scope.region = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	scope.service = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	scope_from_args(fcinfo, 1, &scope);
 	if (strlen(scope.amz_date) < 8)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -165,9 +184,7 @@ dlake_sigv4_signature(PG_FUNCTION_ARGS)
 	SigV4Scope	scope;
 	char	   *secret = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	scope.amz_date = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	scope.region = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	scope.service = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	scope_from_args(fcinfo, 1, &scope);
 	check_amz_date(scope.amz_date);
 	PG_RETURN_TEXT_P(cstring_to_text(sigv4_signature(secret, &scope,
 													 text_to_cstring(PG_GETARG_TEXT_PP(4)))));
@@ -183,16 +200,8 @@ dlake_sigv4_authorization(PG_FUNCTION_ARGS)
 	SigV4Request req;
 	SigV4Scope	scope;
 
-	memset(&req, 0, sizeof(req));
-	req.method = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	req.path = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	req.query = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	req.headers = headers_from_array(PG_GETARG_ARRAYTYPE_P(3), &req.nheaders);
-	req.payload_hash = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	req.s3_style = PG_GETARG_BOOL(5);
-	scope.amz_date = text_to_cstring(PG_GETARG_TEXT_PP(6));
-	scope.region = text_to_cstring(PG_GETARG_TEXT_PP(7));
-	scope.service = text_to_cstring(PG_GETARG_TEXT_PP(8));
+	request_from_args(fcinfo, &req);
+	scope_from_args(fcinfo, 6, &scope);
 	check_amz_date(scope.amz_date);
 	PG_RETURN_TEXT_P(cstring_to_text(sigv4_authorization(&req, &scope,
 														 text_to_cstring(PG_GETARG_TEXT_PP(9)),
@@ -214,9 +223,7 @@ dlake_sigv4_presign_query(PG_FUNCTION_ARGS)
 	for (i = 0; i < 9; i++)
 		if (PG_ARGISNULL(i))
 			PG_RETURN_NULL();
-	scope.amz_date = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	scope.region = text_to_cstring(PG_GETARG_TEXT_PP(4));
-	scope.service = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	scope_from_args(fcinfo, 3, &scope);
 	check_amz_date(scope.amz_date);
 	expires = PG_GETARG_INT32(6);
 	if (expires < 1 || expires > 604800)

@@ -12,17 +12,18 @@
  * callback that only records them, which sockets it wants watched for
  * reading or writing; the backend sleeps in a WaitEventSet holding those
  * sockets, the process latch and postmaster death, with libcurl's timer
- * (curl_multi_timeout, capped) as the timeout and PG_WAIT_EXTENSION as the
- * wait event.  A query cancel or termination signal sets the latch, so the
- * wait ends at once; the loop resets the latch and, when QueryCancelPending
- * or ProcDiePending is set, stops the transfer and returns
- * DLAKE_HTTP_INTERRUPTED.  The caller runs CHECK_FOR_INTERRUPTS() after
- * cleaning up, which raises the real cancel or terminate error.  A latch
- * wake-up that was not ours to handle (a SIGHUP in a background worker, for
- * example) is passed on by setting the latch again when the request ends.
- * A progress callback also aborts on those flags, so the transfer stops even
- * inside one long libcurl call.  Background workers use the same code:
- * MyLatch exists there too.
+ * (curl_multi_timeout, capped) as the timeout and DLAKE_WAIT_EVENT_HTTP
+ * (PG_WAIT_EXTENSION on 15, see compat.h) as the wait event.  A query
+ * cancel or termination signal sets the latch, so the wait ends at once;
+ * the loop resets the latch and, when QueryCancelPending or ProcDiePending
+ * is set, stops the transfer and returns DLAKE_HTTP_INTERRUPTED.  The
+ * caller runs CHECK_FOR_INTERRUPTS() after cleaning up, which raises the
+ * real cancel or terminate error.  A latch wake-up that was not ours to
+ * handle (a SIGHUP in a background worker, for example) is passed on by
+ * setting the latch again when the request ends.  A progress callback
+ * also aborts on those flags, so the transfer stops even inside one long
+ * libcurl call.  Background workers use the same code: MyLatch exists
+ * there too.
  *
  * Descriptors: libcurl opens and closes its connection sockets through our
  * open/close callbacks, which reserve each one with AcquireExternalFD() and
@@ -62,6 +63,7 @@
 #include "utils/memutils.h"
 
 #include "aws/http.h"
+#include "compat.h"
 #include "guc.h"
 
 /*
@@ -147,20 +149,13 @@ http_buf_append(HttpBuf *b, const char *data, size_t n)
 	return true;
 }
 
-/* CURLOPT_WRITEFUNCTION: append the body; 0 (error) over the limit */
+/*
+ * CURLOPT_WRITEFUNCTION and CURLOPT_HEADERFUNCTION: append the body, or
+ * the raw header lines (parsed afterwards), to the HttpBuf; 0 (error) over
+ * the limit.
+ */
 static size_t
-http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	size_t		n = size * nmemb;
-
-	if (!http_buf_append((HttpBuf *) userdata, ptr, n))
-		return 0;
-	return n;
-}
-
-/* CURLOPT_HEADERFUNCTION: keep raw header lines, parsed afterwards */
-static size_t
-http_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+http_buf_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	size_t		n = size * nmemb;
 
@@ -322,16 +317,17 @@ dlake_http_make_header(const char *name, const char *value)
 }
 
 /*
- * dlake_http_header returns the value of a response header (lowercase
- * name), the last one when repeated, or NULL.
+ * dlake_http_find_header returns the value of a header of a list of
+ * DlakeHttpHeader (name compared case-insensitively), the last one when
+ * repeated, or NULL.  Shared by every layer that keeps response headers.
  */
 const char *
-dlake_http_header(const DlakeHttpResponse *resp, const char *lname)
+dlake_http_find_header(const List *headers, const char *lname)
 {
 	ListCell   *lc;
 	const char *found = NULL;
 
-	foreach(lc, resp->headers)
+	foreach(lc, headers)
 	{
 		DlakeHttpHeader *h = (DlakeHttpHeader *) lfirst(lc);
 
@@ -339,6 +335,16 @@ dlake_http_header(const DlakeHttpResponse *resp, const char *lname)
 			found = h->value;
 	}
 	return found;
+}
+
+/*
+ * dlake_http_header returns the value of a response header (lowercase
+ * name), the last one when repeated, or NULL.
+ */
+const char *
+dlake_http_header(const DlakeHttpResponse *resp, const char *lname)
+{
+	return dlake_http_find_header(resp->headers, lname);
 }
 
 /*
@@ -591,7 +597,7 @@ http_drive(CURL *easy, CURLcode *rc, bool *done, char *errbuf,
 			timeout_ms = HTTP_WAIT_CAP_MS;
 
 		nev = WaitEventSetWait(http_wait_set, timeout_ms, events,
-							   lengthof(events), PG_WAIT_EXTENSION);
+							   lengthof(events), DLAKE_WAIT_EVENT_HTTP);
 		if (nev == 0)
 		{
 			mrc = curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0,
@@ -712,9 +718,9 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, slist);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, resp->errbuf);
-	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_buf_cb);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_buf_cb);
 	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &hdrs);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, http_closesocket_cb);

@@ -71,6 +71,7 @@ extern DlakeHttpError dlake_http_perform(const DlakeHttpRequest *req,
 										 const DlakeHttpOptions *opts,
 										 DlakeHttpResponse *resp);
 extern const char *dlake_http_header(const DlakeHttpResponse *resp, const char *lname);
+extern const char *dlake_http_find_header(const List *headers, const char *lname);
 extern const char *dlake_http_strerror(DlakeHttpError err);
 extern DlakeHttpHeader *dlake_http_make_header(const char *name, const char *value);
 

@@ -28,6 +28,7 @@
 #include "lib/stringinfo.h"
 
 #include "aws/sigv4.h"
+#include "common/percent.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 
@@ -130,44 +131,6 @@ sigv4_uri_encode(const char *s, bool keep_slash)
 	return buf.data;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * sigv4_uri_decode decodes %XX sequences of len bytes of s; a '%' not
- * followed by two hex digits is kept literally, '+' is not a space.
- */
-char *
-sigv4_uri_decode(const char *s, size_t len)
-{
-	char	   *out = palloc(len + 1);
-	size_t		i,
-				o = 0;
-
-	for (i = 0; i < len; i++)
-	{
-		if (s[i] == '%' && i + 2 < len &&
-			hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0)
-		{
-			out[o++] = (char) (hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-			i += 2;
-		}
-		else
-			out[o++] = s[i];
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /*
  * normalize_path removes empty, "." and ".." segments of a non-S3 path,
  * keeping a trailing slash (the AWS suite's get-slashes-normalized cases).
@@ -240,7 +203,7 @@ canonical_uri(const char *path, bool s3_style)
 	if (path == NULL || path[0] == '\0')
 		return pstrdup("/");
 	if (s3_style)
-		return sigv4_uri_encode(sigv4_uri_decode(path, strlen(path)), true);
+		return sigv4_uri_encode(dlake_percent_decode(path, strlen(path), false), true);
 	return sigv4_uri_encode(normalize_path(path), true);
 }
 
@@ -295,12 +258,12 @@ sigv4_canonical_query(const char *query)
 			eq = memchr(p, '=', len);
 			if (eq)
 			{
-				params[nparams].name = sigv4_uri_encode(sigv4_uri_decode(p, eq - p), false);
-				params[nparams].value = sigv4_uri_encode(sigv4_uri_decode(eq + 1, end - eq - 1), false);
+				params[nparams].name = sigv4_uri_encode(dlake_percent_decode(p, eq - p, false), false);
+				params[nparams].value = sigv4_uri_encode(dlake_percent_decode(eq + 1, end - eq - 1, false), false);
 			}
 			else
 			{
-				params[nparams].name = sigv4_uri_encode(sigv4_uri_decode(p, len), false);
+				params[nparams].name = sigv4_uri_encode(dlake_percent_decode(p, len, false), false);
 				params[nparams].value = pstrdup("");
 			}
 			nparams++;

@@ -84,7 +84,6 @@ extern char *sigv4_presign_query_ext(const char *method, const char *path,
 /* helpers */
 extern void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 extern char *sigv4_uri_encode(const char *s, bool keep_slash);
-extern char *sigv4_uri_decode(const char *s, size_t len);
 extern char *sigv4_canonical_query(const char *query);
 extern void sigv4_format_amz_date(pg_time_t t, char out[17]);
 

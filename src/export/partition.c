@@ -19,6 +19,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "common/percent.h"
 #include "export/export.h"
 #include "fmgr.h"
 #include "pgtime.h"
@@ -87,37 +88,12 @@ dlake_hive_escape(StringInfo buf, const char *value)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *
 dlake_hive_unescape(const char *segment)
 {
-	StringInfoData out;
-
 	if (strcmp(segment, DLAKE_HIVE_NULL) == 0)
 		return NULL;
-	initStringInfo(&out);
-	for (const char *p = segment; *p; p++)
-	{
-		if (p[0] == '%' && p[1] && p[2] && hexval(p[1]) >= 0 && hexval(p[2]) >= 0)
-		{
-			appendStringInfoChar(&out, (char) (hexval(p[1]) * 16 + hexval(p[2])));
-			p += 2;
-		}
-		else
-			appendStringInfoChar(&out, *p);
-	}
-	return out.data;
+	return dlake_percent_decode(segment, strlen(segment), false);
 }
 
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]" from broken-down time, AD years only */

@@ -17,6 +17,7 @@
  */
 #include "postgres.h"
 
+#include "common/percent.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 
@@ -216,18 +217,6 @@ s3_xml_escape(StringInfo buf, const char *s)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * s3_url_form_decode decodes a value of a listing made with
  * encoding-type=url: '+' is a space, %XX a byte.
@@ -235,24 +224,5 @@ hexval(char c)
 char *
 s3_url_form_decode(const char *s)
 {
-	char	   *out = palloc(strlen(s) + 1);
-	char	   *o = out;
-
-	while (*s)
-	{
-		if (*s == '+')
-		{
-			*o++ = ' ';
-			s++;
-		}
-		else if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0)
-		{
-			*o++ = (char) (hexval(s[1]) * 16 + hexval(s[2]));
-			s += 3;
-		}
-		else
-			*o++ = *s++;
-	}
-	*o = '\0';
-	return out;
+	return dlake_percent_decode(s, strlen(s), true);
 }
