@@ -99,8 +99,9 @@ PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
 #define EXPORT_SINGLE_ROW_GROUP (8L * 1024 * 1024)
 
 /*
- * Partitioned Parquet: a writer opened while n writers are open gets a
- * row group of EXPORT_ROW_GROUP_BUDGET / n (at least EXPORT_MIN_ROW_GROUP),
+ * Partitioned Parquet: a writer opened while n writers are open (or about
+ * to be: the partitions with rows in the pool) gets a row group of
+ * EXPORT_ROW_GROUP_BUDGET / n (at least EXPORT_MIN_ROW_GROUP),
  * so the row groups of all open writers stay below budget * (1 + ln n):
  * 8 MB for grouped input, ~60 MB for 1,000 interleaved partitions.
  */
@@ -450,15 +451,16 @@ writer_open_file(ExportState *es, PartWriter *pw)
 	if (es->spill)
 	{
 		DlakeFormatOptions wopts = es->spec->fopts;
+		/* writers open at once: open now, or about to be (the pool's) */
+		int			n = Max(es->nopen, list_length(es->dirty));
 
 		/* the row groups of all open writers share a budget (see above) */
 		if (wopts.format == DLAKE_FORMAT_PARQUET)
 		{
 			wopts.row_group_bytes = Min(wopts.row_group_bytes,
-										Max(EXPORT_MIN_ROW_GROUP,
-											EXPORT_ROW_GROUP_BUDGET / es->nopen));
+										Max(EXPORT_MIN_ROW_GROUP, EXPORT_ROW_GROUP_BUDGET / n));
 			wopts.page_bytes = Min(wopts.page_bytes,
-								   Max(EXPORT_MIN_PAGE, EXPORT_PAGE_BUDGET / es->nopen));
+								   Max(EXPORT_MIN_PAGE, EXPORT_PAGE_BUDGET / n));
 		}
 		pw->spill = BufFileCreateTemp(false);
 		memset(&pw->sink, 0, sizeof(pw->sink));
