@@ -18,9 +18,10 @@
  * file:// place) only when it is complete, one at a time, so S3 needs a
  * single multipart part buffer; Parquet row groups of the open writers
  * share a budget (EXPORT_ROW_GROUP_BUDGET).  Rows need not be grouped by
- * partition.  Only when more than max_open_files (default 1,000)
- * partitions appear interleaved is the query read again sorted by the
- * partition columns (an external sort), so each partition gets one file.
+ * partition.  Only when more than max_open_files (default 1,000 for
+ * Parquet, 64 for CSV/JSONL) partitions appear interleaved is the query
+ * read again sorted by the partition columns (an external sort), so each
+ * partition gets one file.
  *
  * Atomicity for readers: an object becomes visible only when its writer is
  * complete (multipart complete / rename, done by the storage layer).
@@ -121,11 +122,16 @@ PG_FUNCTION_INFO_V1(dlake_xid_to_xid8);
  * partition by partition when all buffers together reach this size, so
  * each writer gets runs of rows while its state is in the CPU caches
  * instead of one row at a time among hundreds of writers.  (Buffers grow
- * by doubling and keep their size: at most twice this in memory.)
+ * by doubling and are freed when written: at most twice this allocated.)
  */
 #define EXPORT_POOL_BYTES (24L * 1024 * 1024)
-/* default max_open_files */
+/*
+ * default max_open_files: Parquet writers of many open files share the
+ * row-group budget; CSV/JSONL writers buffer up to 1 MB each (plus a
+ * compressor), so fewer of them are open by default.
+ */
 #define EXPORT_DEFAULT_MAX_OPEN 1000
+#define EXPORT_DEFAULT_MAX_OPEN_TEXT 64
 /* copy buffer from a partition's spill file to its storage object */
 #define EXPORT_COPY_BUFFER (1024 * 1024)
 /* work_mem for the partition sort (see export_run) */
@@ -256,6 +262,7 @@ typedef struct ExportState
 	bool		spill;			/* writers write to local temp files; rows go
 								 * through the pool */
 	int64		pool_bytes;		/* sum of pend_len */
+	int64		pool_alloc;		/* sum of pend_cap */
 	List	   *dirty;			/* PartWriters with pool rows, first seen first */
 	Datum	   *values;			/* a deformed query row */
 	bool	   *nulls;
@@ -750,8 +757,14 @@ writer_flush_pending(ExportState *es, PartWriter *pw, MemoryContext rowcxt)
 		}
 	}
 	es->pool_bytes -= pw->pend_len;
+	es->pool_alloc -= pw->pend_cap;
 	pw->npend = 0;
 	pw->pend_len = 0;
+	/* give the buffer back: many small partitions must not each keep one */
+	if (pw->pend != NULL)
+		pfree(pw->pend);
+	pw->pend = NULL;
+	pw->pend_cap = 0;
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(rowcxt);
 }
@@ -771,6 +784,7 @@ export_pool_flush(ExportState *es, MemoryContext rowcxt)
 	list_free(es->dirty);
 	es->dirty = NIL;
 	es->pool_bytes = 0;
+	es->pool_alloc = 0;
 }
 
 /* resolve partition_by against the query's columns; build the file tupdesc */
@@ -1222,13 +1236,14 @@ export_run(ExportSpec *spec, int64 run_id)
 
 						if (pw->pend_len + need > pw->pend_cap)
 						{
-							int64		ncap = Max(pw->pend_cap * 2, 8192);
+							int64		ncap = Max(pw->pend_cap * 2, 1024);
 
 							while (ncap < pw->pend_len + need)
 								ncap *= 2;
 							pw->pend = pw->pend ?
 								repalloc_huge(pw->pend, ncap) :
 								MemoryContextAllocHuge(es->cxt, ncap);
+							es->pool_alloc += ncap - pw->pend_cap;
 							pw->pend_cap = ncap;
 						}
 						if (pw->npend == 0)
@@ -1248,7 +1263,8 @@ export_run(ExportSpec *spec, int64 run_id)
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batchcxt);
 				SPI_freetuptable(tt);
-				if (es->spill && !es->restart && es->pool_bytes >= EXPORT_POOL_BYTES)
+				if (es->spill && !es->restart &&
+					(es->pool_bytes >= EXPORT_POOL_BYTES || es->pool_alloc >= 2 * EXPORT_POOL_BYTES))
 					export_pool_flush(es, rowcxt);
 				CHECK_FOR_INTERRUPTS();
 				export_progress(es, false);
@@ -1306,6 +1322,7 @@ export_run(ExportSpec *spec, int64 run_id)
 		}
 		es->dirty = NIL;
 		es->pool_bytes = 0;
+		es->pool_alloc = 0;
 		SPI_cursor_close(portal);
 		storage_pending_delete_now(es->cleanup);
 		MemoryContextReset(batchcxt);
@@ -1487,7 +1504,12 @@ export_parse_args(FunctionCallInfo fcinfo, ExportSpec *spec)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("mode must be \"append\" or \"overwrite\", not \"%s\"", mode)));
 	}
-	spec->max_open = PG_ARGISNULL(9) ? EXPORT_DEFAULT_MAX_OPEN : PG_GETARG_INT32(9);
+	if (!PG_ARGISNULL(9))
+		spec->max_open = PG_GETARG_INT32(9);
+	else if (spec->fopts.format == DLAKE_FORMAT_PARQUET)
+		spec->max_open = EXPORT_DEFAULT_MAX_OPEN;
+	else
+		spec->max_open = EXPORT_DEFAULT_MAX_OPEN_TEXT;
 	if (spec->max_open < 1 || spec->max_open > 10000)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -139,7 +139,7 @@ CREATE FUNCTION dlake.export(query text, location text DEFAULT NULL,
                              mode text DEFAULT 'append',
                              server name DEFAULT NULL,
                              options jsonb DEFAULT '{}',
-                             max_open_files integer DEFAULT 1000,
+                             max_open_files integer DEFAULT NULL,
                              manifest boolean DEFAULT false,
                              zone text DEFAULT NULL)
 RETURNS TABLE (path text, partition text, rows bigint, bytes bigint)
@@ -157,7 +157,7 @@ CREATE FUNCTION dlake.export_table(source regclass, location text DEFAULT NULL,
                                    mode text DEFAULT 'append',
                                    server name DEFAULT NULL,
                                    options jsonb DEFAULT '{}',
-                                   max_open_files integer DEFAULT 1000,
+                                   max_open_files integer DEFAULT NULL,
                                    manifest boolean DEFAULT false,
                                    zone text DEFAULT NULL,
                                    watermark text DEFAULT NULL)
