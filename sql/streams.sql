@@ -96,3 +96,15 @@ SELECT count(*), min(length(data)) FROM dlake.kpl_deaggregate('\x0102');
 
 DROP ROLE dlake_stream_user;
 DROP ROLE dlake_stream_admin;
+
+-- payload jsonb built in one pass by the worker = jsonb_in's result, NULL when not JSON
+SELECT t, dlake.stream_payload(convert_to(t, 'UTF8')) AS payload,
+       dlake.stream_payload(convert_to(t, 'UTF8'))::text IS NOT DISTINCT FROM
+         (CASE WHEN ok THEN t::jsonb END)::text AS same_as_jsonb_in
+FROM (VALUES ('{"b": 1, "a": [true, null, -1.50, "x\"y"], "a": 2}', true),
+             (' [1e3, 0.25E-2, {}] ', true), ('"s\\t\n"', true), ('42', true),
+             (E'"caf\u00e9 \\u00e9"', true), ('01', false), ('1.', false),
+             ('truex', false), ('[1,]', false), ('{"a" 1}', false), ('', false),
+             ('[1] x', false), (E'"tab\there"', false), ('"\\u0000"', true),
+             (E'"\\u0000"', false)) AS c(t, ok);
+SELECT dlake.stream_payload('\xff00'::bytea) IS NULL AS binary_is_null;

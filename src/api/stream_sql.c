@@ -50,6 +50,7 @@ PG_FUNCTION_INFO_V1(dlake_drop_stream);
 PG_FUNCTION_INFO_V1(dlake_put_records);
 PG_FUNCTION_INFO_V1(dlake_put_records_text);
 PG_FUNCTION_INFO_V1(dlake_kpl_deaggregate);
+PG_FUNCTION_INFO_V1(dlake_stream_payload);
 
 /* rule sets are optional at link time (src/etl/ may be absent) */
 #pragma weak dlake_ruleset_exists
@@ -545,6 +546,33 @@ Datum
 dlake_put_records_text(PG_FUNCTION_ARGS)
 {
 	return put_records_common(fcinfo, true);
+}
+
+/*
+ * dlake.stream_payload(bytea): the staging payload for these bytes, as the
+ * worker computes it (one-pass builder; the text cast when it is unsure)
+ */
+Datum
+dlake_stream_payload(PG_FUNCTION_ARGS)
+{
+	bytea	   *b = PG_GETARG_BYTEA_PP(0);
+	const char *data = VARDATA_ANY(b);
+	int			len = VARSIZE_ANY_EXHDR(b);
+	Jsonb	   *jb;
+
+	switch (dlake_bytes_to_jsonb(data, len, &jb))
+	{
+		case DLAKE_JSON_BUILT:
+			PG_RETURN_POINTER(jb);
+		case DLAKE_JSON_UNSURE:
+			if (dlake_bytes_are_json(data, len))
+				return DirectFunctionCall1(jsonb_in,
+										   CStringGetDatum(pnstrdup(data, len)));
+			break;
+		default:
+			break;
+	}
+	PG_RETURN_NULL();
 }
 
 /* dlake.kpl_deaggregate(bytea): the user records of one aggregate */

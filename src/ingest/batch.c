@@ -138,12 +138,19 @@ dlake_bytes_are_json(const char *data, int len)
 	return pg_parse_json(lex, &nullSemAction) == JSON_SUCCESS;
 }
 
+/*
+ * The arrays are unnested in the select list (set-returning functions in
+ * lockstep, ProjectSet): unnest in FROM would materialize the whole page in
+ * a tuplestore first, which spills a page of 1 KB records to a temporary
+ * file.
+ */
 static const char insert_sql_fmt[] =
 "WITH ins AS (INSERT INTO %s (stream, shard_id, sequence_number, sub_sequence_number,"
 " partition_key, explicit_hash_key, approximate_arrival_timestamp, data, payload)"
-" SELECT $1, $2, u.s::numeric, u.ss, u.pk, u.ehk, u.ts, u.d, u.p::jsonb"
-" FROM unnest($3::text[], $4::int4[], $5::text[], $6::text[], $7::timestamptz[],"
-" $8::bytea[], $9::text[]) AS u(s, ss, pk, ehk, ts, d, p)"
+" SELECT $1, $2, u.s::numeric, u.ss, u.pk, u.ehk, u.ts, u.d, coalesce(u.pj, u.p::jsonb)"
+" FROM (SELECT unnest($3::text[]) AS s, unnest($4::int4[]) AS ss, unnest($5::text[]) AS pk,"
+" unnest($6::text[]) AS ehk, unnest($7::timestamptz[]) AS ts, unnest($8::bytea[]) AS d,"
+" unnest($9::text[]) AS p, unnest($10::jsonb[]) AS pj) AS u"
 " ON CONFLICT (shard_id, sequence_number, sub_sequence_number) DO NOTHING"
 " RETURNING id)"
 " SELECT count(*), min(id), max(id) FROM ins";
@@ -164,13 +171,14 @@ make_array(Datum *elems, bool *nulls, int n, Oid elemtype)
 
 /*
  * insert_rows runs the page insert for records idx[0..n) as the current
- * user; with_payload=false stores payload NULL.  Returns rows inserted and
- * the id range.
+ * user; with_payload=false stores payload NULL.  The payload is jb[i] when
+ * it was built in C, else the text cast when is_json[i].  Returns rows
+ * inserted and the id range.
  */
 static int64
 insert_rows(const IngestTarget *t, const char *sql, KinesisRecord *recs,
-			const int *idx, int n, const bool *is_json, bool with_payload,
-			int64 *first_id, int64 *last_id)
+			const int *idx, int n, const bool *is_json, Jsonb *const *jb,
+			bool with_payload, int64 *first_id, int64 *last_id)
 {
 	Datum	   *seq = palloc(sizeof(Datum) * n),
 			   *sub = palloc(sizeof(Datum) * n),
@@ -178,14 +186,17 @@ insert_rows(const IngestTarget *t, const char *sql, KinesisRecord *recs,
 			   *ehk = palloc(sizeof(Datum) * n),
 			   *ts = palloc(sizeof(Datum) * n),
 			   *data = palloc(sizeof(Datum) * n),
-			   *pay = palloc(sizeof(Datum) * n);
+			   *pay = palloc(sizeof(Datum) * n),
+			   *payj = palloc(sizeof(Datum) * n);
 	bool	   *nn = palloc0(sizeof(bool) * n),
 			   *ehknull = palloc(sizeof(bool) * n),
 			   *tsnull = palloc(sizeof(bool) * n),
-			   *paynull = palloc(sizeof(bool) * n);
-	Datum		args[9];
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
-	TEXTARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID, TEXTARRAYOID};
+			   *paynull = palloc(sizeof(bool) * n),
+			   *payjnull = palloc(sizeof(bool) * n);
+	Datum		args[10];
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
+		TEXTARRAYOID, TIMESTAMPTZARRAYOID, BYTEAARRAYOID, TEXTARRAYOID,
+	JSONBARRAYOID};
 	int			ret;
 	int64		count;
 	bool		isnull;
@@ -194,10 +205,16 @@ insert_rows(const IngestTarget *t, const char *sql, KinesisRecord *recs,
 	for (i = 0; i < n; i++)
 	{
 		KinesisRecord *r = &recs[idx[i]];
-		bytea	   *b = palloc(VARHDRSZ + r->data_len);
+		bytea	   *b;
 
+		if (r->data_varlena)
+			b = (bytea *) (r->data - VARHDRSZ); /* decoded with header room */
+		else
+		{
+			b = palloc(VARHDRSZ + r->data_len);
+			memcpy(VARDATA(b), r->data, r->data_len);
+		}
 		SET_VARSIZE(b, VARHDRSZ + r->data_len);
-		memcpy(VARDATA(b), r->data, r->data_len);
 		seq[i] = CStringGetTextDatum(r->sequence_number);
 		sub[i] = Int32GetDatum(r->sub_sequence_number);
 		pk[i] = CStringGetTextDatum(r->partition_key);
@@ -209,6 +226,8 @@ insert_rows(const IngestTarget *t, const char *sql, KinesisRecord *recs,
 		paynull[i] = !(with_payload && is_json[idx[i]]);
 		pay[i] = paynull[i] ? (Datum) 0 :
 			PointerGetDatum(cstring_to_text_with_len(r->data, r->data_len));
+		payjnull[i] = !(with_payload && jb[idx[i]] != NULL);
+		payj[i] = payjnull[i] ? (Datum) 0 : PointerGetDatum(jb[idx[i]]);
 	}
 	args[0] = CStringGetTextDatum(t->stream_name);
 	args[1] = CStringGetTextDatum(t->shard_id);
@@ -219,8 +238,9 @@ insert_rows(const IngestTarget *t, const char *sql, KinesisRecord *recs,
 	args[6] = make_array(ts, tsnull, n, TIMESTAMPTZOID);
 	args[7] = make_array(data, nn, n, BYTEAOID);
 	args[8] = make_array(pay, paynull, n, TEXTOID);
+	args[9] = make_array(payj, payjnull, n, JSONBOID);
 
-	ret = SPI_execute_with_args(sql, 9, types, args, NULL, false, 0);
+	ret = SPI_execute_with_args(sql, 10, types, args, NULL, false, 0);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "staging insert failed: SPI result %d", ret);
 	count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -283,7 +303,8 @@ insert_dead_letter(const IngestTarget *t, const KinesisRecord *r, const char *re
  */
 static bool
 try_insert(const IngestTarget *t, const char *sql, KinesisRecord *recs, const int *idx,
-		   int n, const bool *is_json, bool with_payload, int64 *inserted,
+		   int n, const bool *is_json, Jsonb *const *jb, bool with_payload,
+		   int64 *inserted,
 		   int64 *first_id, int64 *last_id, char **emsg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
@@ -294,7 +315,7 @@ try_insert(const IngestTarget *t, const char *sql, KinesisRecord *recs, const in
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		*inserted += insert_rows(t, sql, recs, idx, n, is_json, with_payload,
+		*inserted += insert_rows(t, sql, recs, idx, n, is_json, jb, with_payload,
 								 first_id, last_id);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -329,6 +350,7 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 	int		   *store_idx;
 	int			nstore = 0;
 	bool	   *is_json;
+	Jsonb	  **jb;
 	int64		first_id = 0,
 				last_id = 0;
 	int64		stored_bytes = 0;
@@ -393,6 +415,7 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 	/* split the page: storable rows and dead letters */
 	store_idx = palloc(sizeof(int) * Max(n, 1));
 	is_json = palloc(sizeof(bool) * Max(n, 1));
+	jb = palloc0(sizeof(Jsonb *) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		KinesisRecord *r = &recs[i];
@@ -423,7 +446,10 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 			res->dead_letters++;
 			continue;
 		}
-		is_json[i] = dlake_bytes_are_json(r->data, r->data_len);
+		/* payload: built here in one pass, or by the text cast when unsure */
+		is_json[i] = false;
+		if (dlake_bytes_to_jsonb(r->data, r->data_len, &jb[i]) == DLAKE_JSON_UNSURE)
+			is_json[i] = dlake_bytes_are_json(r->data, r->data_len);
 		store_idx[nstore++] = i;
 		stored_bytes += r->data_len;
 	}
@@ -441,7 +467,7 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 	{
 		char	   *emsg = NULL;
 
-		if (!try_insert(t, sql, recs, store_idx, nstore, is_json, true,
+		if (!try_insert(t, sql, recs, store_idx, nstore, is_json, jb, true,
 						&res->inserted, &first_id, &last_id, &emsg))
 		{
 			/* row by row: without payload, then dead letter */
@@ -453,10 +479,10 @@ ingest_commit_batch(const IngestTarget *t, KinesisRecord *recs, int n,
 				char	   *e1 = NULL,
 						   *e2 = NULL;
 
-				if (try_insert(t, sql, recs, &store_idx[i], 1, is_json, true,
+				if (try_insert(t, sql, recs, &store_idx[i], 1, is_json, jb, true,
 							   &res->inserted, &first_id, &last_id, &e1))
 					continue;
-				if (try_insert(t, sql, recs, &store_idx[i], 1, is_json, false,
+				if (try_insert(t, sql, recs, &store_idx[i], 1, is_json, jb, false,
 							   &res->inserted, &first_id, &last_id, &e2))
 					continue;
 				SetUserIdAndSecContext(save_userid, save_sec);

@@ -16,12 +16,22 @@
 #include "postgres.h"
 
 #include "kinesis/kinesis.h"
+#include "utils/jsonb.h"
 
 /* register the static launcher (only while loading shared_preload_libraries) */
 extern void dlake_ingest_init(void);
 
 /* true if data is UTF-8 JSON that jsonb accepts (never raises) */
 extern bool dlake_bytes_are_json(const char *data, int len);
+
+/*
+ * one-pass bytes -> jsonb (stream_json.c): BUILT sets *out; INVALID means
+ * payload NULL; UNSURE means use dlake_bytes_are_json and a cast instead
+ */
+#define DLAKE_JSON_BUILT	0
+#define DLAKE_JSON_INVALID	1
+#define DLAKE_JSON_UNSURE	2
+extern int	dlake_bytes_to_jsonb(const char *data, int len, Jsonb **out);
 
 /* what one batch commit needs to know about its stream and shard */
 typedef struct IngestTarget

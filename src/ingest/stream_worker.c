@@ -35,6 +35,7 @@
  */
 #include "postgres.h"
 
+#include <malloc.h>
 #include <math.h>
 
 #include "access/xact.h"
@@ -1333,6 +1334,15 @@ dlake_stream_worker_main(Datum arg)
 	BackgroundWorkerInitializeConnection(dlake_database, NULL, 0);
 	pgstat_report_appname(psprintf("dlake stream worker %d", my_slot));
 	GetUserIdAndSecContext(&worker_userid, &worker_sec);
+
+	/*
+	 * Every page allocates and frees a few large blocks (the response body,
+	 * the decoded records, the insert's arrays).  Served from mmap they are
+	 * handed back to the kernel each time and every page pays fresh page
+	 * faults; keep them in the heap and keep a bounded free top instead.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
 	worker_cxt = AllocSetContextCreate(TopMemoryContext, "dlake stream worker",
 									   ALLOCSET_DEFAULT_SIZES);

@@ -97,6 +97,8 @@ typedef struct KinesisRecord
 	char	   *data;
 	int			data_len;
 	bool		aggregated;
+	bool		data_varlena;	/* VARHDRSZ bytes of header room precede data
+								 * (usable as a bytea in place) */
 } KinesisRecord;
 
 typedef struct KinesisGetRecordsResult

@@ -260,6 +260,13 @@ LANGUAGE C CALLED ON NULL INPUT VOLATILE;
 REVOKE ALL ON FUNCTION dlake.put_records(text, text[], bytea[], text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION dlake.put_records(text, text[], text[], text, text[]) FROM PUBLIC;
 
+-- the payload jsonb the staging insert stores for these bytes (NULL when
+-- they are not JSON jsonb accepts); exposes the worker's one-pass builder
+CREATE FUNCTION dlake.stream_payload(data bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'dlake_stream_payload'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
 /* user records of one KPL aggregate (one row, sub-sequence 0, if the bytes are not one) */
 CREATE FUNCTION dlake.kpl_deaggregate(data bytea,
 									  OUT sub_sequence_number integer,
