@@ -213,3 +213,9 @@ SELECT pg_catalog.pg_extension_config_dump('dlake.export_state', '');
 SELECT pg_catalog.pg_extension_config_dump('dlake.load_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('dlake.loaded_files', '');
 SELECT pg_catalog.pg_extension_config_dump('dlake.load_errors', '');
+-- and the sequences behind their ids, so restored runs keep unique ids
+SELECT pg_catalog.pg_extension_config_dump('dlake.export_runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.files_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.load_runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.loaded_files_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('dlake.load_errors_id_seq', '');

@@ -89,8 +89,12 @@ test('pg_dump keeps streams, shard checkpoints and catalog sequences', { skip },
 	}), `shard ${shard.shard_id} with checkpoint ${shard.seq}`);
 
 	for (const seq of ['dlake.streams_stream_id_seq', 'dlake.ingest_errors_error_id_seq',
-		'dlake.dead_letters_dead_letter_id_seq', 'dlake.job_runs_id_seq', 'dlake.file_flow_files_id_seq'])
+		'dlake.dead_letters_dead_letter_id_seq', 'dlake.job_runs_id_seq', 'dlake.file_flow_files_id_seq',
+		'dlake.export_runs_id_seq', 'dlake.files_id_seq', 'dlake.load_runs_id_seq',
+		'dlake.loaded_files_id_seq', 'dlake.load_errors_id_seq'])
 		assert.match(dump, new RegExp(`SELECT pg_catalog\\.setval\\('${seq.replace('.', '\\.')}'`), seq);
-	for (const t of ['dlake.ingest_errors', 'dlake.dead_letters', 'dlake.job_runs', 'dlake.file_flows', 'dlake.file_flow_files'])
+	for (const t of ['dlake.ingest_errors', 'dlake.dead_letters', 'dlake.job_runs', 'dlake.file_flows', 'dlake.file_flow_files',
+		'dlake.rulesets', 'dlake.zones', 'dlake.export_runs', 'dlake.files', 'dlake.export_state',
+		'dlake.load_runs', 'dlake.loaded_files', 'dlake.load_errors'])
 		assert.ok(copyBlock(dump, t) !== null, `COPY ${t}`);
 });
