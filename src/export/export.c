@@ -384,6 +384,7 @@ writer_close_file(ExportState *es, PartWriter *pw)
 	if (pw->spill != NULL)
 		writer_upload_spill(es, pw);
 	storage_write_close(pw->ws, &info);
+	storage_pending_done(es->cleanup);
 
 	f = palloc0(sizeof(ExportFile));
 	f->uri = pstrdup(pw->loc->uri);
@@ -988,6 +989,7 @@ export_write_markers(ExportState *es)
 		ws = storage_write_open(es->st, loc);
 		storage_write(ws, m.data, m.len);
 		storage_write_close(ws, &info);
+		storage_pending_done(es->cleanup);
 	}
 	if (es->spec->success_marker)
 	{
@@ -997,6 +999,7 @@ export_write_markers(ExportState *es)
 		storage_pending_add(es->cleanup, loc);
 		ws = storage_write_open(es->st, loc);
 		storage_write_close(ws, NULL);
+		storage_pending_done(es->cleanup);
 	}
 }
 

@@ -324,6 +324,7 @@ dlake_fdw_insert_end(void *state)
 		stats = format_writer_column_stats(p->w);
 		rows = format_writer_rows(p->w);
 		storage_write_close(p->ws, &info);
+		storage_pending_done(s->cleanup);
 		if (catalogued)
 		{
 			Oid			types[7] = {TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, TEXTOID, TEXTOID};

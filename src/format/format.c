@@ -1001,6 +1001,25 @@ format_row_error(DlakeFormatReader *r, DlakeRowError *err, int sqlerrcode,
 }
 
 /*
+ * format_catch_data_error is called inside PG_CATCH by the readers' soft
+ * error paths: back in cxt, it re-throws anything that is not a data
+ * exception (SQLSTATE class 22) and otherwise clears the error state and
+ * returns a copy of the error, allocated in cxt.
+ */
+ErrorData *
+format_catch_data_error(MemoryContext cxt)
+{
+	ErrorData  *ed;
+
+	MemoryContextSwitchTo(cxt);
+	ed = CopyErrorData();
+	if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		PG_RE_THROW();
+	FlushErrorState();
+	return ed;
+}
+
+/*
  * format_input_value: see format_int.h.  PostgreSQL 15 has no soft input
  * errors, so in soft mode we catch the error of the input function alone
  * (no subtransaction: input functions of well-behaved types hold no
@@ -1030,13 +1049,8 @@ format_input_value(DlakeFormatReader *r, int attr, char *str, Datum *value,
 	}
 	PG_CATCH();
 	{
-		ErrorData  *ed;
+		ErrorData  *ed = format_catch_data_error(cxt);
 
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
 		format_row_error(r, err, ed->sqlerrcode, attr, ed->message, NULL, 0);
 		FreeErrorData(ed);
 		ok = false;

@@ -108,6 +108,7 @@ extern bool format_input_value(DlakeFormatReader *r, int attr, char *str,
 							   Datum *value, DlakeRowError *err);
 
 /* fill *err for a row-level problem found by the reader itself */
+extern ErrorData *format_catch_data_error(MemoryContext cxt);
 extern void format_row_error(DlakeFormatReader *r, DlakeRowError *err,
 							 int sqlerrcode, int attr, const char *message,
 							 const char *raw, size_t rawlen);

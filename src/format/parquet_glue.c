@@ -1440,13 +1440,8 @@ pq_flat_row_soft(DlakeFormatReader *r, PqReaderState *st, Datum *values, bool *i
 		}
 		PG_CATCH();
 		{
-			ErrorData  *ed;
+			ErrorData  *ed = format_catch_data_error(cxt);
 
-			MemoryContextSwitchTo(cxt);
-			ed = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-				PG_RE_THROW();
-			FlushErrorState();
 			format_row_error(r, err, ed->sqlerrcode, r->cur_attr, ed->message, NULL, 0);
 			ok = false;
 		}
@@ -1544,13 +1539,8 @@ pq_next(DlakeFormatReader *r, Datum *values, bool *isnull, DlakeRowError *err)
 		}
 		PG_CATCH();
 		{
-			ErrorData  *ed;
+			ErrorData  *ed = format_catch_data_error(cxt);
 
-			MemoryContextSwitchTo(cxt);
-			ed = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-				PG_RE_THROW();
-			FlushErrorState();
 			format_row_error(r, err, ed->sqlerrcode, r->cur_attr, ed->message, NULL, 0);
 			ok = false;
 		}
@@ -1617,13 +1607,7 @@ pq_row_group_stats(DlakeFormatReader *r, int rg, int col, Oid typid, int32 typmo
 	}
 	PG_CATCH();
 	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
+		FreeErrorData(format_catch_data_error(cxt));
 		*has_min_max = false;
 	}
 	PG_END_TRY();
@@ -1726,13 +1710,8 @@ pq_stat_text(const ParquetColumnDesc *leaf, const uint8 *bytes, uint32 len, bool
 	}
 	PG_CATCH();
 	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
+		/* not representable as text: no value */
+		FreeErrorData(format_catch_data_error(cxt));
 	}
 	PG_END_TRY();
 	return result;

@@ -31,12 +31,40 @@ struct DlakePendingDeletes
 	char	   *what;			/* for the WARNING */
 	DlakeStorage *st;
 	List	   *locs;			/* DlakeLocation * */
+	DlakeLocation *inflight;	/* added, its write not yet known complete */
 	SubTransactionId subid;
 	bool		armed;			/* false: keep the objects whatever happens */
 };
 
 static List *pending_sets = NIL;	/* in TopMemoryContext */
 static bool pending_callbacks_registered = false;
+
+/*
+ * An upload interrupted by a cancel may have sent its whole body: the
+ * server can then still make the object visible after the delete above
+ * (S3 finishes a request whose client went away).  Look at that one
+ * object a few times for a moment and delete it if it has appeared.  Only
+ * S3 has this window; a file:// write is a rename that either happened
+ * or not.
+ */
+#define PENDING_RECHECKS 20
+#define PENDING_RECHECK_US 100000L
+
+static void
+pending_recheck_inflight(DlakePendingDeletes *p)
+{
+	for (int i = 0; i < PENDING_RECHECKS; i++)
+	{
+		DlakeObjectInfo info;
+
+		pg_usleep(PENDING_RECHECK_US);
+		if (storage_stat(p->st, p->inflight, &info))
+		{
+			storage_delete(p->st, list_make1(p->inflight));
+			break;
+		}
+	}
+}
 
 /*
  * Delete the objects of a set when asked to (and still armed), then drop
@@ -53,6 +81,8 @@ pending_finish(DlakePendingDeletes *p, bool delete_objects)
 		PG_TRY();
 		{
 			storage_delete(p->st, p->locs);
+			if (p->inflight != NULL && p->inflight->kind == DLAKE_STORAGE_S3)
+				pending_recheck_inflight(p);
 		}
 		PG_CATCH();
 		{
@@ -188,7 +218,14 @@ storage_pending_add(DlakePendingDeletes *p, const DlakeLocation *loc)
 	copy->key = pstrdup(loc->key);
 	copy->uri = pstrdup(loc->uri);
 	p->locs = lappend(p->locs, copy);
+	p->inflight = copy;
 	MemoryContextSwitchTo(old);
+}
+
+void
+storage_pending_done(DlakePendingDeletes *p)
+{
+	p->inflight = NULL;
 }
 
 void
@@ -204,4 +241,5 @@ storage_pending_delete_now(DlakePendingDeletes *p)
 		storage_delete(p->st, p->locs);
 	/* the list cells stay in p->cxt until the set ends; small */
 	p->locs = NIL;
+	p->inflight = NULL;
 }

@@ -42,8 +42,14 @@ extern MemoryContext storage_pending_context(DlakePendingDeletes *p);
 extern void storage_pending_set_storage(DlakePendingDeletes *p, DlakeStorage *st);
 extern DlakeStorage *storage_pending_storage(DlakePendingDeletes *p);
 
-/* register one object (copied) for deletion at abort */
+/*
+ * register one object (copied) for deletion at abort; register it before
+ * its final write request, and call storage_pending_done once that write
+ * has completed: an abort while it is still "in flight" also rechecks the
+ * object shortly after deleting it (see pending.c)
+ */
 extern void storage_pending_add(DlakePendingDeletes *p, const DlakeLocation *loc);
+extern void storage_pending_done(DlakePendingDeletes *p);
 
 /* keep the registered objects whatever happens (they are committed) */
 extern void storage_pending_keep(DlakePendingDeletes *p);
