@@ -1256,7 +1256,8 @@ page_decompress(ParquetColumnReader *cr, const uint8_t *in, size_t n, uint8_t *d
 static bool
 ensure_pagebuf(ParquetColumnReader *cr, size_t n)
 {
-	if (cr->pagebuf_cap >= n)
+	/* always a real buffer, even for an empty page: callers compute p + n */
+	if (cr->pagebuf_cap >= n && cr->pagebuf != NULL)
 		return true;
 	pq_free(&cr->r->mem, cr->pagebuf);
 	cr->pagebuf = pq_alloc(&cr->r->mem, n ? n : 1);
