@@ -34,6 +34,7 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "utils/memutils.h"
 #include "utils/wait_event.h"
 #include "utils/timestamp.h"
 
@@ -266,18 +267,69 @@ aws_apply_clock_skew(const AwsResponse *resp)
 }
 
 /*
- * aws_request_execute sends req, retrying as described at the top of the
- * file.  creds may be NULL for an unsigned request.  resp is initialised
- * here and describes the last attempt.
+ * One request's fixed parts, prepared once for all its attempts.  For a
+ * started request (aws_request_start) they live in its own memory context
+ * with a copy of everything the request points to.
  */
-AwsStatus
-aws_request_execute(const AwsRequest *req, const AwsCredentials *creds,
-					AwsResponse *resp)
+struct AwsPendingRequest
 {
+	AwsRequest	req;
+	AwsEndpoint endpoint;
 	DlakeHttpOptions hopts;
 	char		payload_hash[65];
 	const char *hash;
 	char	   *url;
+	/* attempt 1 in flight (started requests only) */
+	DlakeHttpTransfer *transfer;
+	List	   *signed_headers;
+	MemoryContext cxt;			/* NULL when on the caller's stack */
+};
+
+static void
+aws_prepare(AwsPendingRequest *p, const AwsRequest *req)
+{
+	bool		s3 = (strcmp(req->service, "s3") == 0);
+
+	p->req = *req;
+	dlake_http_options_default(&p->hopts);
+	p->hopts.verify_tls = req->endpoint->verify_tls;
+	if (req->endpoint->ca_file && req->endpoint->ca_file[0])
+		p->hopts.ca_file = req->endpoint->ca_file;
+	p->hopts.max_response_bytes = req->max_response_bytes;
+
+	if (s3 && req->unsigned_payload)
+		p->hash = SIGV4_UNSIGNED_PAYLOAD;
+	else
+	{
+		sigv4_sha256_hex(req->body ? req->body : "", req->body ? req->body_len : 0,
+						 p->payload_hash);
+		p->hash = p->payload_hash;
+	}
+	p->url = aws_build_url(req);
+	aws_request_stats.requests++;
+}
+
+static void
+aws_fill_http_request(const AwsPendingRequest *p, DlakeHttpRequest *hreq, List *headers)
+{
+	memset(hreq, 0, sizeof(*hreq));
+	hreq->method = p->req.method;
+	hreq->url = p->url;
+	hreq->headers = headers;
+	hreq->body = p->req.body;
+	hreq->body_len = p->req.body_len;
+	hreq->head = p->req.head;
+}
+
+/*
+ * aws_run_attempts: the attempt loop of aws_request_execute.  When first
+ * is not NULL it is attempt 1, already in flight.
+ */
+static AwsStatus
+aws_run_attempts(AwsPendingRequest *p, DlakeHttpTransfer *first,
+				 const AwsCredentials *creds, AwsResponse *resp)
+{
+	const AwsRequest *req = &p->req;
 	int			attempt;
 	bool		skew_retried = false;
 	bool		s3 = (strcmp(req->service, "s3") == 0);
@@ -285,41 +337,24 @@ aws_request_execute(const AwsRequest *req, const AwsCredentials *creds,
 	memset(resp, 0, sizeof(*resp));
 	initStringInfo(&resp->body);
 
-	dlake_http_options_default(&hopts);
-	hopts.verify_tls = req->endpoint->verify_tls;
-	if (req->endpoint->ca_file && req->endpoint->ca_file[0])
-		hopts.ca_file = req->endpoint->ca_file;
-	hopts.max_response_bytes = req->max_response_bytes;
-
-	if (s3 && req->unsigned_payload)
-		hash = SIGV4_UNSIGNED_PAYLOAD;
-	else
-	{
-		sigv4_sha256_hex(req->body ? req->body : "", req->body ? req->body_len : 0,
-						 payload_hash);
-		hash = payload_hash;
-	}
-	url = aws_build_url(req);
-	aws_request_stats.requests++;
-
 	for (attempt = 1;; attempt++)
 	{
-		DlakeHttpRequest hreq;
 		DlakeHttpResponse hresp;
 		DlakeHttpError herr;
 		bool		retry = false;
 		bool		error_200 = false;
 
-		memset(&hreq, 0, sizeof(hreq));
-		hreq.method = req->method;
-		hreq.url = url;
-		hreq.headers = aws_sign_headers(req, creds, hash);
-		hreq.body = req->body;
-		hreq.body_len = req->body_len;
-		hreq.head = req->head;
+		if (attempt == 1 && first != NULL)
+			herr = dlake_http_finish(first, &hresp);
+		else
+		{
+			DlakeHttpRequest hreq;
+			List	   *headers = aws_sign_headers(req, creds, p->hash);
 
-		herr = dlake_http_perform(&hreq, &hopts, &hresp);
-		list_free_deep(hreq.headers);
+			aws_fill_http_request(p, &hreq, headers);
+			herr = dlake_http_perform(&hreq, &p->hopts, &hresp);
+			list_free_deep(headers);
+		}
 
 		/* the response of this attempt replaces the previous one */
 		if (resp->body.data)
@@ -384,4 +419,127 @@ aws_request_execute(const AwsRequest *req, const AwsCredentials *creds,
 			return AWS_ERR_INTERRUPTED;
 		}
 	}
+}
+
+/*
+ * aws_request_execute sends req, retrying as described at the top of the
+ * file.  creds may be NULL for an unsigned request.  resp is initialised
+ * here and describes the last attempt.
+ */
+AwsStatus
+aws_request_execute(const AwsRequest *req, const AwsCredentials *creds,
+					AwsResponse *resp)
+{
+	AwsPendingRequest p;
+
+	memset(&p, 0, sizeof(p));
+	aws_prepare(&p, req);
+	return aws_run_attempts(&p, NULL, creds, resp);
+}
+
+/* a copy of a header list in the current memory context */
+static List *
+aws_copy_headers(const List *headers)
+{
+	List	   *out = NIL;
+	ListCell   *lc;
+
+	foreach(lc, headers)
+	{
+		DlakeHttpHeader *h = (DlakeHttpHeader *) lfirst(lc);
+
+		out = lappend(out, dlake_http_make_header(h->name, h->value));
+	}
+	return out;
+}
+
+/*
+ * aws_request_start signs req and sends its first attempt without waiting
+ * for the answer.  Everything req points to is copied into a new memory
+ * context under parent, so the caller may free its own copies; creds are
+ * used at once (and again, as passed to aws_request_finish, for retries).
+ * The request must be finished or cancelled.
+ */
+AwsPendingRequest *
+aws_request_start(const AwsRequest *req, const AwsCredentials *creds,
+				  MemoryContext parent)
+{
+	MemoryContext cxt = AllocSetContextCreate(parent, "dlake AWS request",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	AwsPendingRequest *p = palloc0(sizeof(AwsPendingRequest));
+	AwsRequest	copy = *req;
+	DlakeHttpRequest hreq;
+
+	p->cxt = cxt;
+	p->endpoint = *req->endpoint;
+	p->endpoint.base_url = pstrdup(req->endpoint->base_url);
+	p->endpoint.host = pstrdup(req->endpoint->host);
+	p->endpoint.ca_file = req->endpoint->ca_file ? pstrdup(req->endpoint->ca_file) : NULL;
+	copy.endpoint = &p->endpoint;
+	copy.service = pstrdup(req->service);
+	copy.region = req->region ? pstrdup(req->region) : NULL;
+	copy.method = pstrdup(req->method);
+	copy.path = req->path ? pstrdup(req->path) : NULL;
+	copy.query = req->query ? pstrdup(req->query) : NULL;
+	copy.headers = aws_copy_headers(req->headers);
+	if (req->body)
+	{
+		char	   *b = palloc(req->body_len + 1);
+
+		memcpy(b, req->body, req->body_len);
+		b[req->body_len] = '\0';
+		copy.body = b;
+	}
+	copy.describe = req->describe ? pstrdup(req->describe) : NULL;
+	aws_prepare(p, &copy);
+
+	p->signed_headers = aws_sign_headers(&p->req, creds, p->hash);
+	aws_fill_http_request(p, &hreq, p->signed_headers);
+	p->transfer = dlake_http_start(&hreq, &p->hopts);
+	MemoryContextSwitchTo(old);
+	return p;
+}
+
+/* the first attempt of p has its answer: finishing it will not wait */
+bool
+aws_request_ready(const AwsPendingRequest *p)
+{
+	return p->transfer == NULL || dlake_http_transfer_done(p->transfer);
+}
+
+/*
+ * aws_request_finish waits for the first attempt of p, retries like
+ * aws_request_execute if needed (signing with creds), fills resp in the
+ * caller's memory context and frees p.
+ */
+AwsStatus
+aws_request_finish(AwsPendingRequest *p, const AwsCredentials *creds,
+				   AwsResponse *resp)
+{
+	DlakeHttpTransfer *t = p->transfer;
+	AwsStatus	st;
+
+	p->transfer = NULL;
+	PG_TRY();
+	{
+		st = aws_run_attempts(p, t, creds, resp);
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(p->cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextDelete(p->cxt);
+	return st;
+}
+
+/* aws_request_cancel drops p and its attempt in flight */
+void
+aws_request_cancel(AwsPendingRequest *p)
+{
+	if (p->transfer)
+		dlake_http_cancel(p->transfer);
+	MemoryContextDelete(p->cxt);
 }

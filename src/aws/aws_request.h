@@ -85,6 +85,22 @@ extern AwsRequestStats aws_request_stats;
 extern AwsStatus aws_request_execute(const AwsRequest *req,
 									 const AwsCredentials *creds,
 									 AwsResponse *resp);
+
+/*
+ * The same in two steps, for callers that keep several requests in flight
+ * (see http.h): start signs and sends the first attempt (req is copied),
+ * finish waits for it and runs the retries, cancel drops the request.
+ */
+typedef struct AwsPendingRequest AwsPendingRequest;
+
+extern AwsPendingRequest *aws_request_start(const AwsRequest *req,
+											const AwsCredentials *creds,
+											MemoryContext parent);
+extern bool aws_request_ready(const AwsPendingRequest *p);
+extern AwsStatus aws_request_finish(AwsPendingRequest *p,
+									const AwsCredentials *creds,
+									AwsResponse *resp);
+extern void aws_request_cancel(AwsPendingRequest *p);
 extern void aws_report_error(const AwsRequest *req,
 										 const AwsResponse *resp) pg_attribute_noreturn();
 extern int	aws_error_sqlstate(const AwsResponse *resp);

@@ -3,9 +3,15 @@
  * http.c
  *	  One HTTP client over libcurl's multi interface.
  *
- * Every request of a backend goes through one cached easy handle attached
- * to one cached multi handle, so connections (and TLS sessions) are reused
- * across requests of the process.
+ * Every request of a backend goes through one cached multi handle, so
+ * connections (and TLS sessions) are reused across requests of the
+ * process.  A request is a transfer: dlake_http_start() attaches it (an
+ * easy handle from a small free list) and sends it, dlake_http_finish()
+ * waits for its response; dlake_http_perform() is the two in a row.
+ * Several transfers may be in flight at once (the stream worker fetches
+ * the next page of one shard while it stores another's): whoever waits
+ * drives all of them, and a transfer that completes while another is
+ * waited for is marked done and keeps its response in its buffers.
  *
  * The transfer is driven the PostgreSQL way (STYLE.md point 11): libcurl's
  * socket interface (curl_multi_socket_action) tells us, through a socket
@@ -61,6 +67,7 @@
 #include "storage/fd.h"
 #include "storage/latch.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "aws/http.h"
 #include "compat.h"
@@ -73,8 +80,11 @@
  */
 #define HTTP_WAIT_CAP_MS		1000
 
-/* sockets one transfer may have watched at once (one easy handle) */
+/* sockets watched at once, over every transfer in flight */
 #define HTTP_MAX_SOCKETS		16
+
+/* idle easy handles kept for reuse */
+#define HTTP_MAX_FREE_EASY		4
 
 /* malloc'd growable buffer filled by libcurl callbacks */
 typedef struct HttpBuf
@@ -94,9 +104,32 @@ typedef struct HttpSocket
 	int			what;			/* CURL_POLL_IN / OUT / INOUT */
 } HttpSocket;
 
+/*
+ * One request in flight.  malloc'd (not palloc'd): it outlives the memory
+ * contexts and transactions of its caller until finished or cancelled, and
+ * libcurl writes into errbuf and the buffers from its callbacks.
+ */
+struct DlakeHttpTransfer
+{
+	CURL	   *easy;
+	struct curl_slist *slist;
+	HttpBuf		body;
+	HttpBuf		hdrs;
+	size_t		max_response_bytes;
+	char		errbuf[CURL_ERROR_SIZE];
+	bool		done;			/* libcurl reported the transfer complete */
+	bool		interrupted;	/* stopped for a pending cancel/terminate */
+	CURLcode	rc;				/* result once done */
+	DlakeHttpTransfer *next;	/* in http_active */
+};
+
 static bool http_initialized = false;
 static CURLM *http_multi = NULL;
-static CURL *http_easy = NULL;
+
+/* transfers attached to http_multi, and idle easy handles */
+static DlakeHttpTransfer *http_active = NULL;
+static CURL *http_free_easy[HTTP_MAX_FREE_EASY];
+static int	http_nfree_easy = 0;
 
 /* libcurl's view of the sockets to watch, kept by http_socket_cb */
 static HttpSocket http_socks[HTTP_MAX_SOCKETS];
@@ -269,17 +302,8 @@ http_init(void)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return false;
 	http_multi = curl_multi_init();
-	http_easy = curl_easy_init();
-	if (http_multi == NULL || http_easy == NULL)
-	{
-		if (http_easy)
-			curl_easy_cleanup(http_easy);
-		if (http_multi)
-			curl_multi_cleanup(http_multi);
-		http_easy = NULL;
-		http_multi = NULL;
+	if (http_multi == NULL)
 		return false;
-	}
 	curl_multi_setopt(http_multi, CURLMOPT_MAXCONNECTS, 16L);
 	curl_multi_setopt(http_multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
 	http_nsocks = 0;
@@ -535,66 +559,164 @@ http_build_wait_set(void)
 }
 
 /*
- * http_drive runs the transfer of easy (already added to the multi handle)
- * until it completes, fails or is interrupted.  On completion *done is set
- * and *rc holds the transfer's result; a multi-level failure sets *rc to
- * CURLE_FAILED_INIT with a message in errbuf.  Returns true when it stopped
- * because a cancel or termination is pending.  *latch_consumed tells that
- * the latch was reset here.
- *
- * Each round: read finished transfers, check the interrupt flags, sleep on
- * the latch + libcurl's sockets for at most libcurl's timer (capped), then
- * hand every ready socket, or the timeout, to curl_multi_socket_action.
+ * http_collect_done reads libcurl's completion messages and marks the
+ * transfers they name done; true when at least one was.
  */
 static bool
-http_drive(CURL *easy, CURLcode *rc, bool *done, char *errbuf,
-		   size_t errbuf_size, bool *latch_consumed)
+http_collect_done(void)
+{
+	CURLMsg    *msg;
+	int			left;
+	bool		any = false;
+
+	while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
+	{
+		DlakeHttpTransfer *t = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) == CURLE_OK &&
+			t != NULL && !t->done)
+		{
+			t->rc = msg->data.result;
+			t->done = true;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/*
+ * http_fail_all marks every transfer in flight done with a multi-level
+ * error (the multi handle is unusable or is being dropped).
+ */
+static void
+http_fail_all(const char *message)
+{
+	DlakeHttpTransfer *t;
+
+	for (t = http_active; t != NULL; t = t->next)
+	{
+		if (t->done)
+			continue;
+		t->rc = CURLE_FAILED_INIT;
+		t->done = true;
+		strlcpy(t->errbuf, message, sizeof(t->errbuf));
+	}
+}
+
+/* attached transfers not complete yet */
+static int
+http_undone(void)
+{
+	DlakeHttpTransfer *t;
+	int			n = 0;
+
+	for (t = http_active; t != NULL; t = t->next)
+		if (!t->done)
+			n++;
+	return n;
+}
+
+/* what http_drive waits for */
+typedef enum HttpDriveGoal
+{
+	HTTP_UNTIL_DONE,			/* the target transfer completes */
+	HTTP_UNTIL_SENT,			/* the target's request is on the wire */
+	HTTP_UNTIL_ANY				/* any transfer completes, the latch is set
+								 * or the time is up */
+} HttpDriveGoal;
+
+static bool
+http_request_sent(DlakeHttpTransfer *t)
+{
+	long		request_size = 0;
+
+	return curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size) == CURLE_OK &&
+		request_size > 0;
+}
+
+/*
+ * http_drive runs every transfer attached to the multi handle until the
+ * goal is reached, max_ms have passed (-1: no limit) or a cancel or
+ * termination is pending (then it returns true).  *latch_consumed tells
+ * that the latch was reset here.
+ *
+ * Each round: read finished transfers, check the goal and the interrupt
+ * flags, sleep on the latch + libcurl's sockets for at most libcurl's timer
+ * (capped), then hand every ready socket, or the timeout, to
+ * curl_multi_socket_action.  A multi-level failure fails every transfer.
+ */
+static bool
+http_drive(DlakeHttpTransfer *target, HttpDriveGoal goal, long max_ms,
+		   bool *latch_consumed)
 {
 	WaitEvent	events[HTTP_MAX_SOCKETS + 2];
 	int			running = 0;
 	CURLMcode	mrc;
+	TimestampTz deadline = 0;
+	bool		latch_seen = false;
+	bool		waited = false;
+
+	if (max_ms >= 0)
+		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms);
 
 	mrc = curl_multi_socket_action(http_multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	for (;;)
 	{
-		CURLMsg    *msg;
-		int			left;
 		long		timeout_ms = -1;
 		int			nev;
 		int			i;
+		bool		any_done;
 
 		if (mrc != CURLM_OK)
 		{
-			strlcpy(errbuf, curl_multi_strerror(mrc), errbuf_size);
-			*rc = CURLE_FAILED_INIT;
+			http_fail_all(curl_multi_strerror(mrc));
 			return false;
 		}
-		while ((msg = curl_multi_info_read(http_multi, &left)) != NULL)
+		any_done = http_collect_done();
+		switch (goal)
 		{
-			if (msg->msg == CURLMSG_DONE && msg->easy_handle == easy)
-			{
-				*rc = msg->data.result;
-				*done = true;
-			}
+			case HTTP_UNTIL_DONE:
+				if (target->done)
+					return false;
+				break;
+			case HTTP_UNTIL_SENT:
+				if (target->done || http_request_sent(target))
+					return false;
+				break;
+			case HTTP_UNTIL_ANY:
+				if (any_done || latch_seen)
+					return false;
+				break;
 		}
-		if (*done)
-			return false;
 		if (QueryCancelPending || ProcDiePending)
 			return true;
-		if (running == 0 || http_socks_overflow)
+		if (http_undone() > 0 && (running == 0 || http_socks_overflow))
 		{
-			strlcpy(errbuf, running == 0 ?
-					"transfer stopped without a result" :
-					"too many sockets to watch", errbuf_size);
-			*rc = CURLE_FAILED_INIT;
+			/* attached transfers that libcurl no longer runs */
+			http_fail_all(running == 0 ?
+						  "transfer stopped without a result" :
+						  "too many sockets to watch");
 			return false;
 		}
 
 		if (http_wait_set == NULL || http_socks_changed)
 			http_build_wait_set();
-		if (curl_multi_timeout(http_multi, &timeout_ms) != CURLM_OK ||
+		if (http_undone() == 0 ||
+			curl_multi_timeout(http_multi, &timeout_ms) != CURLM_OK ||
 			timeout_ms < 0 || timeout_ms > HTTP_WAIT_CAP_MS)
 			timeout_ms = HTTP_WAIT_CAP_MS;
+		if (deadline != 0)
+		{
+			long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+			/* max_ms = 0 still looks at the sockets once */
+			if (left <= 0 && waited)
+				return false;
+			timeout_ms = Min(timeout_ms, left);
+		}
+		waited = true;
 
 		nev = WaitEventSetWait(http_wait_set, timeout_ms, events,
 							   lengthof(events), DLAKE_WAIT_EVENT_HTTP);
@@ -611,6 +733,7 @@ http_drive(CURL *easy, CURLcode *rc, bool *done, char *errbuf,
 				/* the flags are looked at on the next round */
 				ResetLatch(MyLatch);
 				*latch_consumed = true;
+				latch_seen = true;
 			}
 			if (events[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
 			{
@@ -628,48 +751,54 @@ http_drive(CURL *easy, CURLcode *rc, bool *done, char *errbuf,
 }
 
 /*
- * dlake_http_perform sends one request and waits for the whole response
- * on the latch and libcurl's sockets (see http_drive); a pending cancel or
- * termination ends it with DLAKE_HTTP_INTERRUPTED.  resp is initialised
- * here.  Never ereports except for out-of-memory in palloc outside libcurl
- * callbacks, and the rare failures of the wait itself (no descriptor left
- * for the wait set); postmaster death exits the process.
+ * http_transfer_free detaches t from the multi handle, keeps its easy
+ * handle for reuse and frees the rest.
  */
-DlakeHttpError
-dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
-				   DlakeHttpResponse *resp)
+static void
+http_transfer_free(DlakeHttpTransfer *t)
 {
-	CURL	   *easy;
-	struct curl_slist *slist = NULL;
-	HttpBuf		body;
-	HttpBuf		hdrs;
-	ListCell   *lc;
-	CURLcode	rc = CURLE_OK;
-	CURLMcode	mrc;
-	DlakeHttpError err;
-	bool		done = false;
-	bool		interrupted = false;
-	bool		latch_consumed = false;
-	bool		has_body;
-	long		request_size = 0;
+	DlakeHttpTransfer **pp;
 
-	memset(resp, 0, sizeof(*resp));
-	initStringInfo(&resp->body);
-	resp->headers = NIL;
-	resp->sent = false;
-
-	if (!http_init())
+	for (pp = &http_active; *pp != NULL; pp = &(*pp)->next)
 	{
-		strlcpy(resp->errbuf, "could not initialise libcurl", sizeof(resp->errbuf));
-		return DLAKE_HTTP_INTERNAL;
+		if (*pp == t)
+		{
+			*pp = t->next;
+			break;
+		}
 	}
-	easy = http_easy;
-	curl_easy_reset(easy);
+	if (t->easy)
+	{
+		if (http_multi)
+			curl_multi_remove_handle(http_multi, t->easy);
+		/* the options point at our list and buffer: forget them */
+		curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, NULL);
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
+		curl_easy_setopt(t->easy, CURLOPT_PRIVATE, NULL);
+		if (http_multi && http_nfree_easy < HTTP_MAX_FREE_EASY)
+			http_free_easy[http_nfree_easy++] = t->easy;
+		else
+			curl_easy_cleanup(t->easy);
+	}
+	curl_slist_free_all(t->slist);
+	free(t->body.data);
+	free(t->hdrs.data);
+	free(t);
+	if (http_active == NULL)
+		http_free_wait_set();
+}
 
-	memset(&body, 0, sizeof(body));
-	memset(&hdrs, 0, sizeof(hdrs));
-	body.limit = opts->max_response_bytes;
-	hdrs.limit = 1024 * 1024;
+/*
+ * http_setup sets the options of t's easy handle for req.  false when
+ * the header list cannot be built (out of memory).
+ */
+static bool
+http_setup(DlakeHttpTransfer *t, const DlakeHttpRequest *req,
+		   const DlakeHttpOptions *opts)
+{
+	CURL	   *easy = t->easy;
+	ListCell   *lc;
+	bool		has_body;
 
 	/* headers: the caller's (Host included), then suppress libcurl extras */
 	foreach(lc, req->headers)
@@ -682,19 +811,19 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 			line = psprintf("%s;", h->name);	/* curl syntax for an empty value */
 		else
 			line = psprintf("%s: %s", h->name, h->value);
-		n = curl_slist_append(slist, line);
+		n = curl_slist_append(t->slist, line);
 		pfree(line);
 		if (n == NULL)
-			goto oom;
-		slist = n;
+			return false;
+		t->slist = n;
 	}
 	if (!http_has_header(req, "Expect"))
 	{
-		struct curl_slist *n = curl_slist_append(slist, "Expect:");
+		struct curl_slist *n = curl_slist_append(t->slist, "Expect:");
 
 		if (n == NULL)
-			goto oom;
-		slist = n;
+			return false;
+		t->slist = n;
 	}
 
 	has_body = !req->head &&
@@ -703,25 +832,26 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 	if (has_body && !http_has_header(req, "Content-Type"))
 	{
 		/* libcurl would otherwise label every body as a form */
-		struct curl_slist *n = curl_slist_append(slist, "Content-Type:");
+		struct curl_slist *n = curl_slist_append(t->slist, "Content-Type:");
 
 		if (n == NULL)
-			goto oom;
-		slist = n;
+			return false;
+		t->slist = n;
 	}
 
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *) t);
 	curl_easy_setopt(easy, CURLOPT_URL, req->url);
 	curl_easy_setopt(easy, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, slist);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, resp->errbuf);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->slist);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_buf_cb);
-	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &t->body);
 	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_buf_cb);
-	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &hdrs);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, &t->hdrs);
 	curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, http_opensocket_cb);
 	curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, http_closesocket_cb);
 	curl_easy_setopt(easy, CURLOPT_XFERINFOFUNCTION, http_progress_cb);
@@ -744,6 +874,8 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 		/*
 		 * Memory body with an exact Content-Length for every method; libcurl
 		 * can resend it by itself if a reused connection turns out dead.
+		 * The body is not copied: it must stay valid until the transfer is
+		 * finished or cancelled.
 		 */
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len);
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
@@ -754,98 +886,257 @@ dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
 		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, req->method);
 	else
 		curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+	return true;
+}
 
-	mrc = curl_multi_add_handle(http_multi, easy);
+/*
+ * dlake_http_start attaches a transfer for req and drives it until the
+ * request is on the wire (or it failed, or the connect timeout passed),
+ * without waiting for the response.  req's strings and body must stay
+ * valid until the transfer is finished or cancelled.  Never NULL: a
+ * transfer that could not start is returned done, with its error, for
+ * dlake_http_finish to report.
+ */
+DlakeHttpTransfer *
+dlake_http_start(const DlakeHttpRequest *req, const DlakeHttpOptions *opts)
+{
+	DlakeHttpTransfer *t;
+	CURLMcode	mrc;
+	bool		latch_consumed = false;
+	bool		interrupted = false;
+
+	t = calloc(1, sizeof(DlakeHttpTransfer));
+	if (t == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	t->body.limit = opts->max_response_bytes;
+	t->hdrs.limit = 1024 * 1024;
+	t->max_response_bytes = opts->max_response_bytes;
+
+	if (!http_init())
+	{
+		strlcpy(t->errbuf, "could not initialise libcurl", sizeof(t->errbuf));
+		t->rc = CURLE_FAILED_INIT;
+		t->done = true;
+		return t;
+	}
+	if (http_nfree_easy > 0)
+	{
+		t->easy = http_free_easy[--http_nfree_easy];
+		curl_easy_reset(t->easy);
+	}
+	else
+		t->easy = curl_easy_init();
+	if (t->easy == NULL || !http_setup(t, req, opts))
+	{
+		strlcpy(t->errbuf, t->easy == NULL ? "could not initialise libcurl" :
+				"out of memory building request headers", sizeof(t->errbuf));
+		t->rc = CURLE_FAILED_INIT;
+		t->done = true;
+		return t;
+	}
+
+	mrc = curl_multi_add_handle(http_multi, t->easy);
 	if (mrc != CURLM_OK)
 	{
-		strlcpy(resp->errbuf, curl_multi_strerror(mrc), sizeof(resp->errbuf));
-		curl_slist_free_all(slist);
-		return DLAKE_HTTP_INTERNAL;
+		strlcpy(t->errbuf, curl_multi_strerror(mrc), sizeof(t->errbuf));
+		t->rc = CURLE_FAILED_INIT;
+		t->done = true;
+		return t;
 	}
+	t->next = http_active;
+	http_active = t;
 
 	PG_TRY();
 	{
-		interrupted = http_drive(easy, &rc, &done, resp->errbuf,
-								 sizeof(resp->errbuf), &latch_consumed);
+		interrupted = http_drive(t, HTTP_UNTIL_SENT,
+								 opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000,
+								 &latch_consumed);
 	}
 	PG_CATCH();
 	{
-		/*
-		 * The wait threw (no descriptor for the wait set, or the like):
-		 * detach the transfer so the next request starts clean, and free
-		 * what libcurl and the wait set hold before passing the error on.
-		 */
-		http_free_wait_set();
-		curl_multi_remove_handle(http_multi, easy);
-		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-		curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
-		curl_slist_free_all(slist);
-		free(body.data);
-		free(hdrs.data);
+		http_transfer_free(t);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
-	http_free_wait_set();
+	if (interrupted)
+		t->interrupted = true;
+	/* pass on a latch wake-up that belonged to our caller */
+	if (latch_consumed)
+		SetLatch(MyLatch);
+	return t;
+}
 
-	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size) != CURLE_OK)
-		request_size = 0;
+/*
+ * dlake_http_transfer_done: the response of t has fully arrived (or t
+ * failed), so dlake_http_finish will not wait.  Does not drive anything;
+ * see dlake_http_wait.
+ */
+bool
+dlake_http_transfer_done(const DlakeHttpTransfer *t)
+{
+	return t->done || t->interrupted;
+}
+
+/*
+ * dlake_http_wait drives every transfer in flight for at most timeout_ms
+ * (0: only what is ready now) and returns when one of them completes, the
+ * latch is set (it is reset here: the caller owns it and looks at its
+ * flags next) or the time is up.  With nothing in flight it is a latch
+ * wait.  Postmaster death exits the process.
+ */
+void
+dlake_http_wait(long timeout_ms)
+{
+	bool		latch_consumed = false;
+
+	if (http_active == NULL || !http_initialized)
+	{
+		if (timeout_ms > 0)
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 timeout_ms, DLAKE_WAIT_EVENT_HTTP);
+		ResetLatch(MyLatch);
+		return;
+	}
+	(void) http_drive(NULL, HTTP_UNTIL_ANY, Max(timeout_ms, 0), &latch_consumed);
+}
+
+/*
+ * dlake_http_finish waits for the response of t (see http_drive), fills
+ * resp (initialised here) and frees t.  A pending cancel or termination
+ * ends it with DLAKE_HTTP_INTERRUPTED.  Never ereports except for
+ * out-of-memory in palloc outside libcurl callbacks, and the rare failures
+ * of the wait itself (no descriptor left for the wait set); postmaster
+ * death exits the process.
+ */
+DlakeHttpError
+dlake_http_finish(DlakeHttpTransfer *t, DlakeHttpResponse *resp)
+{
+	DlakeHttpError err;
+	bool		interrupted = t->interrupted;
+	bool		latch_consumed = false;
+	long		request_size = 0;
+
+	memset(resp, 0, sizeof(*resp));
+	initStringInfo(&resp->body);
+	resp->headers = NIL;
+	resp->sent = false;
+
+	if (!t->done && !interrupted)
+	{
+		PG_TRY();
+		{
+			interrupted = http_drive(t, HTTP_UNTIL_DONE, -1, &latch_consumed);
+		}
+		PG_CATCH();
+		{
+			/*
+			 * The wait threw (no descriptor for the wait set, or the like):
+			 * detach the transfer so the next request starts clean, and free
+			 * what libcurl holds before passing the error on.
+			 */
+			http_transfer_free(t);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+
+	if (t->easy)
+	{
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+		if (curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_size) != CURLE_OK)
+			request_size = 0;
+	}
 	resp->sent = (request_size > 0);
-	curl_multi_remove_handle(http_multi, easy);
-	curl_slist_free_all(slist);
-	/* the option points at our list; forget it before the next reset */
-	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, NULL);
+	strlcpy(resp->errbuf, t->errbuf, sizeof(resp->errbuf));
 
 	/* pass on a latch wake-up that belonged to our caller */
 	if (latch_consumed)
 		SetLatch(MyLatch);
-	/* a socket table that overflowed no longer mirrors libcurl's view */
-	if (http_socks_overflow)
-		dlake_http_reset();
 
-	if (interrupted)
+	if (interrupted && !t->done)
 		err = DLAKE_HTTP_INTERRUPTED;
-	else if (!done && rc == CURLE_OK)
-		err = DLAKE_HTTP_INTERNAL;
 	else
-		err = http_map_error(rc, &body);
+		err = http_map_error(t->rc, &t->body);
 
 	if (err != DLAKE_HTTP_OK && resp->errbuf[0] == '\0')
-		strlcpy(resp->errbuf, rc != CURLE_OK ? curl_easy_strerror(rc) :
+		strlcpy(resp->errbuf, t->rc != CURLE_OK ? curl_easy_strerror(t->rc) :
 				dlake_http_strerror(err), sizeof(resp->errbuf));
 	if (err == DLAKE_HTTP_TOO_LARGE)
 		snprintf(resp->errbuf, sizeof(resp->errbuf),
-				 "response body larger than %zu bytes", opts->max_response_bytes);
+				 "response body larger than %zu bytes", t->max_response_bytes);
 
 	/* copy callback buffers into palloc'd memory, now that libcurl is done */
-	if (body.len > 0)
-		appendBinaryStringInfo(&resp->body, body.data, (int) body.len);
-	if (hdrs.len > 0)
-		resp->headers = http_parse_headers(hdrs.data, hdrs.len);
-	free(body.data);
-	free(hdrs.data);
-	return err;
+	PG_TRY();
+	{
+		if (t->body.len > 0)
+			appendBinaryStringInfo(&resp->body, t->body.data, (int) t->body.len);
+		if (t->hdrs.len > 0)
+			resp->headers = http_parse_headers(t->hdrs.data, t->hdrs.len);
+	}
+	PG_CATCH();
+	{
+		http_transfer_free(t);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	http_transfer_free(t);
 
-oom:
-	curl_slist_free_all(slist);
-	strlcpy(resp->errbuf, "out of memory building request headers", sizeof(resp->errbuf));
-	return DLAKE_HTTP_INTERNAL;
+	/* a socket table that overflowed no longer mirrors libcurl's view */
+	if (http_socks_overflow && http_active == NULL)
+		dlake_http_reset();
+	return err;
+}
+
+/*
+ * dlake_http_cancel stops t, whatever its state, and frees it.  A
+ * connection with a response half read is closed, not reused.
+ */
+void
+dlake_http_cancel(DlakeHttpTransfer *t)
+{
+	http_transfer_free(t);
+}
+
+/*
+ * dlake_http_perform sends one request and waits for the whole response:
+ * dlake_http_start, then dlake_http_finish.  resp is initialised here.
+ */
+DlakeHttpError
+dlake_http_perform(const DlakeHttpRequest *req, const DlakeHttpOptions *opts,
+				   DlakeHttpResponse *resp)
+{
+	return dlake_http_finish(dlake_http_start(req, opts), resp);
 }
 
 /*
  * dlake_http_reset drops the cached handles (and their connections), for
- * example after fork or when tests want a cold connection cache.
+ * example after fork or when tests want a cold connection cache.  A
+ * transfer still in flight is failed; its owner still finishes or cancels
+ * it.
  */
 void
 dlake_http_reset(void)
 {
+	DlakeHttpTransfer *t;
+
 	if (!http_initialized)
 		return;
+	http_fail_all("connection cache reset");
+	for (t = http_active; t != NULL; t = t->next)
+	{
+		if (t->easy)
+		{
+			curl_multi_remove_handle(http_multi, t->easy);
+			curl_easy_cleanup(t->easy);
+			t->easy = NULL;
+		}
+	}
 	http_free_wait_set();
-	curl_easy_cleanup(http_easy);
+	while (http_nfree_easy > 0)
+		curl_easy_cleanup(http_free_easy[--http_nfree_easy]);
 	curl_multi_cleanup(http_multi);
-	http_easy = NULL;
 	http_multi = NULL;
 	http_nsocks = 0;
 	http_socks_changed = true;

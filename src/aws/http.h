@@ -3,7 +3,7 @@
  * http.h
  *	  One HTTP client over libcurl (multi interface, waits on the latch):
  *	  connection reuse, connect and total timeouts, interrupt checks, TLS
- *	  verification.  No retries here (see aws_request.h) and no ereport:
+ *	  verification, several requests in flight at once.  No retries here (see aws_request.h) and no ereport:
  *	  every call returns a DlakeHttpError.
  *
  * IDENTIFICATION
@@ -66,10 +66,28 @@ typedef struct DlakeHttpResponse
 								 * failure with !sent is safe to retry) */
 } DlakeHttpResponse;
 
+/* a request in flight (see http.c) */
+typedef struct DlakeHttpTransfer DlakeHttpTransfer;
+
 extern void dlake_http_options_default(DlakeHttpOptions *opts);
 extern DlakeHttpError dlake_http_perform(const DlakeHttpRequest *req,
 										 const DlakeHttpOptions *opts,
 										 DlakeHttpResponse *resp);
+
+/*
+ * The same in two steps, so that several requests can be in flight:
+ * start sends the request (req's strings and body must outlive the
+ * transfer), finish waits for the response and frees the transfer, cancel
+ * drops it.  dlake_http_wait drives everything in flight until one
+ * transfer completes, the latch is set (and reset) or timeout_ms pass.
+ */
+extern DlakeHttpTransfer *dlake_http_start(const DlakeHttpRequest *req,
+										   const DlakeHttpOptions *opts);
+extern bool dlake_http_transfer_done(const DlakeHttpTransfer *t);
+extern DlakeHttpError dlake_http_finish(DlakeHttpTransfer *t,
+										DlakeHttpResponse *resp);
+extern void dlake_http_cancel(DlakeHttpTransfer *t);
+extern void dlake_http_wait(long timeout_ms);
 extern const char *dlake_http_header(const DlakeHttpResponse *resp, const char *lname);
 extern const char *dlake_http_find_header(const List *headers, const char *lname);
 extern const char *dlake_http_strerror(DlakeHttpError err);

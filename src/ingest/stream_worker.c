@@ -10,10 +10,11 @@
  *	  that stopped).  Nothing runs on a standby: both start only after
  *	  recovery.
  *
- *	  Worker i of N owns the shards whose hash of (stream_id, shard_id) is
- *	  i modulo N, so any number of shards is multiplexed over a bounded
- *	  number of processes; worker (stream_id mod N) also lists the shards
- *	  of that stream and applies its retention.  Every dlake.worker_naptime
+ *	  Worker i of N owns the shards whose rank in their stream (by shard
+ *	  id, that is creation order) plus the stream id is i modulo N, so any
+ *	  number of shards is spread evenly over a bounded number of
+ *	  processes; worker (stream_id mod N) also lists the shards of that
+ *	  stream and applies its retention.  Every dlake.worker_naptime
  *	  a worker re-reads the catalog, so new, paused and dropped streams are
  *	  picked up without a restart.  A shard is read only when its parents
  *	  are finished (recorded in dlake.shards in the same transaction as
@@ -28,6 +29,12 @@
  *	  network I/O ever happens inside a transaction: fetch first, then
  *	  ingest_commit_batch() stores the page and the checkpoint.
  *
+ *	  A worker keeps at most one GetRecords in flight per shard, driven by
+ *	  http.c while it does other work: the next call of a shard is sent
+ *	  (when the pacing allows) before the page just received is stored,
+ *	  and the pages of its other shards arrive while it stores one.  The
+ *	  worker sleeps in dlake_http_wait(), on its latch and the sockets.
+ *
  * IDENTIFICATION
  *	  src/ingest/stream_worker.c
  *
@@ -41,7 +48,6 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -121,6 +127,8 @@ typedef struct ShardState
 	char	   *hash_hi;
 	int			failures;		/* consecutive failed commits of this position */
 	char	   *iterator;
+	KinesisPending *inflight;	/* GetRecords sent, answer not handled yet */
+	TimestampTz inflight_start;
 	bool		seen;
 	bool		stale;			/* lost the fencing: reload from the catalog */
 	TimestampTz next_poll;
@@ -293,13 +301,17 @@ dlake_stream_launcher_main(Datum arg)
  * ------------------------------------------------------------------------
  */
 
-static uint32
-shard_slot(int stream_id, const char *shard_id)
+/*
+ * shard_slot: the worker that reads a shard.  rank is the number of the
+ * stream's known shards with a smaller id; Kinesis numbers shards in
+ * creation order, so ranks never change when a reshard adds shards, and
+ * consecutive shards go to consecutive workers (a 4-shard stream on 2
+ * workers is read 2 + 2), starting at a different worker for each stream.
+ */
+static int
+shard_slot(int stream_id, int64 rank)
 {
-	uint32		h = hash_bytes((const unsigned char *) shard_id, strlen(shard_id));
-
-	h = hash_combine(h, (uint32) stream_id);
-	return h % (uint32) n_slots;
+	return (int) (((int64) stream_id + rank) % n_slots);
 }
 
 static StreamState *
@@ -376,9 +388,33 @@ free_stream(StreamState *s)
 	pfree(s);
 }
 
+/* drop the shard's GetRecords in flight, if any */
+static void
+cancel_inflight(ShardState *s)
+{
+	if (s->inflight)
+	{
+		kinesis_pending_cancel(s->inflight);
+		s->inflight = NULL;
+	}
+}
+
+/* forget the shard's iterator (and the call made with it) */
+static void
+forget_iterator(ShardState *s)
+{
+	cancel_inflight(s);
+	if (s->iterator)
+	{
+		pfree(s->iterator);
+		s->iterator = NULL;
+	}
+}
+
 static void
 free_shard(ShardState *s)
 {
+	cancel_inflight(s);
 	MemoryContextDelete(s->cxt);
 	pfree(s);
 }
@@ -520,7 +556,9 @@ refresh_catalog(void)
 	/* ready shards of enabled streams */
 	if (SPI_execute("SELECT sh.stream_id, sh.shard_id, sh.start_position,"
 					" sh.checkpoint_sequence::text, sh.checkpoint_sub_sequence,"
-					" sh.starting_hash_key::text, sh.ending_hash_key::text"
+					" sh.starting_hash_key::text, sh.ending_hash_key::text,"
+					" (SELECT count(*) FROM dlake.shards o WHERE o.stream_id = sh.stream_id"
+					"   AND o.shard_id COLLATE \"C\" < sh.shard_id COLLATE \"C\")"
 					" FROM dlake.shards sh JOIN dlake.streams s USING (stream_id)"
 					" WHERE s.enabled AND sh.state IN ('waiting', 'reading')"
 					" AND NOT EXISTS (SELECT 1 FROM dlake.shards p"
@@ -534,7 +572,7 @@ refresh_catalog(void)
 		char	   *shard_id = getstr(i, 2);
 		ShardState *sh;
 
-		if (shard_slot(sid, shard_id) != (uint32) my_slot || find_stream(sid) == NULL)
+		if (shard_slot(sid, getint(i, 8, &isnull)) != my_slot || find_stream(sid) == NULL)
 			continue;
 		sh = find_shard(sid, shard_id);
 		if (sh == NULL)
@@ -1048,28 +1086,29 @@ retry_policy_reason(const StreamState *st, const ShardState *sh,
 }
 
 /*
- * poll_shard does one step for a shard: get an iterator if needed, one
- * GetRecords, and the commit of the page.  Returns true if the shard
- * finished.
+ * A shard is read in two steps, so that a worker keeps its shards' calls in
+ * flight while it stores pages: start_fetch sends GetRecords (after
+ * GetShardIterator when needed), handle_page takes the answer, sends the
+ * next call when it is due and stores the page with its checkpoint.
+ */
+static void
+start_get_records(StreamState *st, ShardState *sh)
+{
+	pgstat_report_activity(STATE_RUNNING, psprintf("GetRecords %s", sh->shard_id));
+	sh->inflight_start = GetCurrentTimestamp();
+	sh->inflight = kinesis_get_records_start(&st->client, sh->iterator, st->batch_size,
+											 sh->cxt);
+}
+
+/*
+ * start_fetch sends the next GetRecords of a due shard (after getting an
+ * iterator if it has none); the answer is handled by handle_page.  true
+ * when the shard was lost and the catalog should be reloaded soon.
  */
 static bool
-poll_shard(StreamState *st, ShardState *sh)
+start_fetch(StreamState *st, ShardState *sh)
 {
 	KinesisError err;
-	KinesisGetRecordsResult page;
-	KinesisRecord *keep;
-	int			nkeep = 0;
-	int			i;
-	IngestBatchStats stats;
-	IngestBatchResult res;
-	TimestampTz now;
-	bool		flush;
-	const char *last_seq = NULL;
-	int			last_sub = 0;
-	TimestampTz request_start;
-	bool	   *oor;
-	char	  **oor_reasons;
-	char	   *policy_reason;
 
 	if (!ensure_client(st))
 	{
@@ -1111,9 +1150,40 @@ poll_shard(StreamState *st, ShardState *sh)
 		sh->iterator = MemoryContextStrdup(sh->cxt, it);
 	}
 
-	pgstat_report_activity(STATE_RUNNING, psprintf("GetRecords %s", sh->shard_id));
-	request_start = GetCurrentTimestamp();
-	if (!kinesis_get_records(&st->client, sh->iterator, st->batch_size, &page, &err))
+	start_get_records(st, sh);
+	return false;
+}
+
+/*
+ * handle_page takes the answer of the shard's GetRecords (waiting for it
+ * if needed), sends the next call when the pacing allows, then stores the
+ * page and its checkpoint.  true when the shard finished or was lost (the
+ * catalog should be reloaded soon).
+ */
+static bool
+handle_page(StreamState *st, ShardState *sh)
+{
+	KinesisError err;
+	KinesisGetRecordsResult page;
+	KinesisRecord *keep;
+	int			nkeep = 0;
+	int			i;
+	IngestBatchStats stats;
+	IngestBatchResult res;
+	TimestampTz now;
+	bool		flush;
+	const char *last_seq = NULL;
+	int			last_sub = 0;
+	TimestampTz request_start = sh->inflight_start;
+	bool	   *oor;
+	char	  **oor_reasons;
+	char	   *policy_reason;
+	KinesisPending *call = sh->inflight;
+	bool		ok;
+
+	sh->inflight = NULL;
+	ok = kinesis_get_records_finish(call, &st->client, &page, &err);
+	if (!ok)
 	{
 		sh->throttles_pending += err.throttles;
 		switch (err.kind)
@@ -1124,8 +1194,7 @@ poll_shard(StreamState *st, ShardState *sh)
 				break;
 			case KINESIS_ERR_EXPIRED_ITERATOR:
 				sh->expired_pending++;
-				pfree(sh->iterator);
-				sh->iterator = NULL;
+				forget_iterator(sh);
 				sh->next_poll = GetCurrentTimestamp();
 				break;
 			case KINESIS_ERR_THROTTLED:
@@ -1137,8 +1206,7 @@ poll_shard(StreamState *st, ShardState *sh)
 				break;
 			default:
 				record_error(st, sh, err.code, err.message);
-				pfree(sh->iterator);
-				sh->iterator = NULL;
+				forget_iterator(sh);
 				sh->next_poll = after_ms(FATAL_RETRY_MS);
 				if (err.kind == KINESIS_ERR_FATAL)
 					st->client_ok = false;
@@ -1200,6 +1268,36 @@ poll_shard(StreamState *st, ShardState *sh)
 		((sh->throttles_pending > 0 || sh->expired_pending > 0 || sh->last_error) &&
 		 TimestampDifferenceExceeds(sh->last_flush, now, STATS_FLUSH_MS));
 
+	/*
+	 * Move to the next page before storing this one.  Pacing, counted from
+	 * the start of the request: at most 5 calls/s and
+	 * dlake.kinesis_read_budget (2 MiB/s) per shard while records flow
+	 * (after X MiB wait X/2 s); an empty page means we are at the tip: wait
+	 * dlake.worker_naptime.  When the next call is already due it is sent
+	 * now, so that it travels (and the service prepares it) while this page
+	 * is stored; a failed store cancels it.
+	 */
+	pfree(sh->iterator);
+	sh->iterator = NULL;
+	if (page.next_iterator != NULL)
+	{
+		sh->iterator = MemoryContextStrdup(sh->cxt, page.next_iterator);
+		if (page.nkinesis > 0 || page.millis_behind > 0)
+		{
+			long		wait = MIN_POLL_INTERVAL_MS;
+
+			if (dlake_kinesis_read_budget_kb > 0)
+				wait = Max(wait, (long) (page.data_bytes * 1000 /
+										 ((int64) dlake_kinesis_read_budget_kb * 1024)));
+
+			sh->next_poll = TimestampTzPlusMilliseconds(request_start, wait);
+		}
+		else
+			sh->next_poll = TimestampTzPlusMilliseconds(now, dlake_worker_naptime_ms);
+		if (GetCurrentTimestamp() >= sh->next_poll)
+			start_get_records(st, sh);
+	}
+
 	if (flush)
 	{
 		memset(&stats, 0, sizeof(stats));
@@ -1223,8 +1321,7 @@ poll_shard(StreamState *st, ShardState *sh)
 			if (nkeep > 0)
 				sh->failures++;
 			/* nothing stored: re-read from the checkpoint later */
-			pfree(sh->iterator);
-			sh->iterator = NULL;
+			forget_iterator(sh);
 			sh->next_poll = after_ms(jitter_backoff(sh) * 10);
 			return false;
 		}
@@ -1234,8 +1331,7 @@ poll_shard(StreamState *st, ShardState *sh)
 			sh->seen = false;
 			sh->stale = true;
 			sh->next_poll = after_ms(dlake_worker_naptime_ms);
-			pfree(sh->iterator);
-			sh->iterator = NULL;
+			forget_iterator(sh);
 			return true;
 		}
 		sh->throttles_pending = 0;
@@ -1261,8 +1357,6 @@ poll_shard(StreamState *st, ShardState *sh)
 		}
 	}
 
-	pfree(sh->iterator);
-	sh->iterator = NULL;
 	if (page.next_iterator == NULL)
 	{
 		/* closed and fully read: children become ready */
@@ -1272,26 +1366,6 @@ poll_shard(StreamState *st, ShardState *sh)
 			((StreamState *) lfirst(lc))->next_list = 0;
 		return true;
 	}
-	sh->iterator = MemoryContextStrdup(sh->cxt, page.next_iterator);
-
-	/*
-	 * Pacing, counted from the start of the request: at most 5 calls/s and
-	 * dlake.kinesis_read_budget (2 MiB/s) per shard while records flow
-	 * (after X MiB wait X/2 s); an
-	 * empty page means we are at the tip: wait dlake.worker_naptime.
-	 */
-	if (page.nkinesis > 0 || page.millis_behind > 0)
-	{
-		long		wait = MIN_POLL_INTERVAL_MS;
-
-		if (dlake_kinesis_read_budget_kb > 0)
-			wait = Max(wait, (long) (page.data_bytes * 1000 /
-									 ((int64) dlake_kinesis_read_budget_kb * 1024)));
-
-		sh->next_poll = TimestampTzPlusMilliseconds(request_start, wait);
-	}
-	else
-		sh->next_poll = TimestampTzPlusMilliseconds(now, dlake_worker_naptime_ms);
 	return false;
 }
 
@@ -1360,7 +1434,6 @@ dlake_stream_worker_main(Datum arg)
 	for (;;)
 	{
 		ListCell   *lc;
-		TimestampTz now;
 		long		sleep_ms;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1407,28 +1480,59 @@ dlake_stream_worker_main(Datum arg)
 			MemoryContextSwitchTo(scratch);
 		}
 
+		/* send the calls that are due */
 		foreach(lc, shards)
 		{
 			ShardState *sh = lfirst(lc);
 			StreamState *st = find_stream(sh->stream_id);
 
 			CHECK_FOR_INTERRUPTS();
-			if (st == NULL || !sh->seen || GetCurrentTimestamp() < sh->next_poll)
+			if (st == NULL || !sh->seen || sh->inflight != NULL ||
+				GetCurrentTimestamp() < sh->next_poll)
 				continue;
-			if (poll_shard(st, sh))
+			if (start_fetch(st, sh))
+				next_refresh = 0;	/* lost: reload soon */
+			MemoryContextReset(scratch);
+			MemoryContextSwitchTo(scratch);
+		}
+
+		/* store the pages that have arrived */
+		dlake_http_wait(0);
+		foreach(lc, shards)
+		{
+			ShardState *sh = lfirst(lc);
+			StreamState *st = find_stream(sh->stream_id);
+
+			CHECK_FOR_INTERRUPTS();
+			if (sh->inflight == NULL || !kinesis_pending_ready(sh->inflight))
+				continue;
+			if (st == NULL || !sh->seen || !st->client_ok)
+			{
+				/* the stream changed under the call: send it again */
+				cancel_inflight(sh);
+				continue;
+			}
+			if (handle_page(st, sh))
 				next_refresh = 0;	/* finished or lost: reload soon */
 			MemoryContextReset(scratch);
 			MemoryContextSwitchTo(scratch);
 		}
 
-		/* sleep until the next due shard, listing or catalog refresh */
-		now = GetCurrentTimestamp();
+		/*
+		 * Sleep until the next due shard, listing or catalog refresh, or
+		 * until a call in flight is answered.
+		 */
 		sleep_ms = ms_until(next_refresh);
 		foreach(lc, shards)
 		{
 			ShardState *sh = lfirst(lc);
 
-			if (sh->seen)
+			if (sh->inflight != NULL)
+			{
+				if (kinesis_pending_ready(sh->inflight))
+					sleep_ms = 0;	/* answered while a page was stored */
+			}
+			else if (sh->seen)
 				sleep_ms = Min(sleep_ms, ms_until(sh->next_poll));
 		}
 		foreach(lc, streams)
@@ -1438,13 +1542,8 @@ dlake_stream_worker_main(Datum arg)
 			if (st->lister)
 				sleep_ms = Min(sleep_ms, ms_until(st->next_list));
 		}
-		(void) now;
 		pgstat_report_activity(STATE_IDLE, NULL);
 		if (sleep_ms > 0)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 sleep_ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+			dlake_http_wait(sleep_ms);
 	}
 }

@@ -77,39 +77,42 @@ set_error(KinesisError *err, KinesisErrorKind kind, long http_status,
 }
 
 /*
- * kinesis_call sends one operation and classifies the outcome.  On success
- * resp holds the JSON body.
+ * kinesis_build_request fills req for one operation (strings in the
+ * current memory context; target is the caller's buffer).
+ */
+static void
+kinesis_build_request(const KinesisClient *client, const char *op, StringInfo body,
+					  bool idempotent, AwsRequest *req, char *target, size_t target_size)
+{
+	memset(req, 0, sizeof(*req));
+	snprintf(target, target_size, "Kinesis_20131202.%s", op);
+
+	req->service = "kinesis";
+	req->region = client->region;
+	req->method = "POST";
+	req->endpoint = client->endpoint;
+	req->path = "/";
+	req->query = NULL;
+	req->headers = list_make2(dlake_http_make_header("Content-Type",
+													 "application/x-amz-json-1.1"),
+							  dlake_http_make_header("X-Amz-Target", target));
+	req->body = body->data;
+	req->body_len = body->len;
+	req->idempotent = idempotent;
+	req->max_response_bytes = KINESIS_MAX_RESPONSE;
+	req->describe = psprintf("Kinesis %s on stream \"%s\"", op,
+							 client->stream_name ? client->stream_name : "");
+}
+
+/*
+ * kinesis_classify turns the outcome of one operation into err; true on
+ * success (resp then holds the JSON body).
  */
 static bool
-kinesis_call(const KinesisClient *client, const char *op, StringInfo body,
-			 bool idempotent, AwsResponse *resp, KinesisError *err)
+kinesis_classify(const char *op, AwsStatus st, const AwsResponse *resp,
+				 KinesisError *err)
 {
-	AwsRequest	req;
-	AwsStatus	st;
-	char		target[96];
-
 	memset(err, 0, sizeof(*err));
-	memset(resp, 0, sizeof(*resp));
-	memset(&req, 0, sizeof(req));
-	snprintf(target, sizeof(target), "Kinesis_20131202.%s", op);
-
-	req.service = "kinesis";
-	req.region = client->region;
-	req.method = "POST";
-	req.endpoint = client->endpoint;
-	req.path = "/";
-	req.query = NULL;
-	req.headers = list_make2(dlake_http_make_header("Content-Type",
-													"application/x-amz-json-1.1"),
-							 dlake_http_make_header("X-Amz-Target", target));
-	req.body = body->data;
-	req.body_len = body->len;
-	req.idempotent = idempotent;
-	req.max_response_bytes = KINESIS_MAX_RESPONSE;
-	req.describe = psprintf("Kinesis %s on stream \"%s\"", op,
-							client->stream_name ? client->stream_name : "");
-
-	st = aws_request_execute(&req, client->creds, resp);
 	err->throttles = resp->throttles;
 	err->attempts = resp->attempts;
 
@@ -155,6 +158,23 @@ kinesis_call(const KinesisClient *client, const char *op, StringInfo body,
 		set_error(err, kind, resp->http_status, code, msg);
 	}
 	return false;
+}
+
+/*
+ * kinesis_call sends one operation and classifies the outcome.  On success
+ * resp holds the JSON body.
+ */
+static bool
+kinesis_call(const KinesisClient *client, const char *op, StringInfo body,
+			 bool idempotent, AwsResponse *resp, KinesisError *err)
+{
+	AwsRequest	req;
+	AwsStatus	st;
+	char		target[96];
+
+	kinesis_build_request(client, op, body, idempotent, &req, target, sizeof(target));
+	st = aws_request_execute(&req, client->creds, resp);
+	return kinesis_classify(op, st, resp, err);
 }
 
 /* parse resp's body; sets a protocol error and returns NULL on failure */
@@ -507,33 +527,31 @@ decode_record(const cJSON *r, KinesisRecord *rec)
 	return true;
 }
 
-/*
- * kinesis_get_records performs one GetRecords call, base64-decodes the
- * data and de-aggregates KPL records.
- */
-bool
-kinesis_get_records(const KinesisClient *client, const char *iterator, int limit,
-					KinesisGetRecordsResult *out, KinesisError *err)
+/* the request body of GetRecords */
+static void
+get_records_body(StringInfo body, const char *iterator, int limit)
 {
-	StringInfoData body;
-	AwsResponse resp;
+	initStringInfo(body);
+	appendStringInfoChar(body, '{');
+	append_key_string(body, "ShardIterator", iterator, false);
+	appendStringInfo(body, ",\"Limit\":%d}", limit);
+}
+
+/*
+ * get_records_parse reads a GetRecords answer: base64-decodes the data
+ * and de-aggregates KPL records.
+ */
+static bool
+get_records_parse(AwsResponse *resp, KinesisGetRecordsResult *out, KinesisError *err)
+{
 	cJSON	   *volatile root;
 	bool		ok = true;
 
-	memset(out, 0, sizeof(*out));
-	out->millis_behind = -1;
-	initStringInfo(&body);
-	appendStringInfoChar(&body, '{');
-	append_key_string(&body, "ShardIterator", iterator, false);
-	appendStringInfo(&body, ",\"Limit\":%d}", limit);
-
-	if (!kinesis_call(client, "GetRecords", &body, true, &resp, err))
+	out->response_bytes = resp->body.len;
+	if ((root = parse_body(resp, "GetRecords", err)) == NULL)
 		return false;
-	out->response_bytes = resp.body.len;
-	if ((root = parse_body(&resp, "GetRecords", err)) == NULL)
-		return false;
-	pfree(resp.body.data);
-	resp.body.data = NULL;
+	pfree(resp->body.data);
+	resp->body.data = NULL;
 
 	PG_TRY();
 	{
@@ -608,6 +626,81 @@ kinesis_get_records(const KinesisClient *client, const char *iterator, int limit
 	PG_END_TRY();
 	cJSON_Delete(root);
 	return ok;
+}
+
+/*
+ * kinesis_get_records performs one GetRecords call, base64-decodes the
+ * data and de-aggregates KPL records.
+ */
+bool
+kinesis_get_records(const KinesisClient *client, const char *iterator, int limit,
+					KinesisGetRecordsResult *out, KinesisError *err)
+{
+	StringInfoData body;
+	AwsResponse resp;
+
+	memset(out, 0, sizeof(*out));
+	out->millis_behind = -1;
+	get_records_body(&body, iterator, limit);
+	if (!kinesis_call(client, "GetRecords", &body, true, &resp, err))
+		return false;
+	return get_records_parse(&resp, out, err);
+}
+
+/*
+ * kinesis_get_records_start sends a GetRecords call and returns without
+ * waiting for the answer; the request lives in a memory context under
+ * parent until kinesis_get_records_finish or kinesis_pending_cancel.
+ */
+KinesisPending *
+kinesis_get_records_start(const KinesisClient *client, const char *iterator,
+						  int limit, MemoryContext parent)
+{
+	StringInfoData body;
+	AwsRequest	req;
+	char		target[96];
+	AwsPendingRequest *p;
+
+	get_records_body(&body, iterator, limit);
+	kinesis_build_request(client, "GetRecords", &body, true, &req, target, sizeof(target));
+	p = aws_request_start(&req, client->creds, parent);
+	list_free_deep(req.headers);
+	pfree(body.data);
+	return (KinesisPending *) p;
+}
+
+/* the answer of p has arrived: finishing it will not wait */
+bool
+kinesis_pending_ready(const KinesisPending *p)
+{
+	return aws_request_ready((const AwsPendingRequest *) p);
+}
+
+/*
+ * kinesis_get_records_finish completes a started GetRecords call like
+ * kinesis_get_records (retries sign with client's credentials) and frees
+ * p.
+ */
+bool
+kinesis_get_records_finish(KinesisPending *p, const KinesisClient *client,
+						   KinesisGetRecordsResult *out, KinesisError *err)
+{
+	AwsResponse resp;
+	AwsStatus	st;
+
+	memset(out, 0, sizeof(*out));
+	out->millis_behind = -1;
+	st = aws_request_finish((AwsPendingRequest *) p, client->creds, &resp);
+	if (!kinesis_classify("GetRecords", st, &resp, err))
+		return false;
+	return get_records_parse(&resp, out, err);
+}
+
+/* kinesis_pending_cancel drops a started call and frees p */
+void
+kinesis_pending_cancel(KinesisPending *p)
+{
+	aws_request_cancel((AwsPendingRequest *) p);
 }
 
 int

@@ -150,6 +150,24 @@ extern bool kinesis_get_records(const KinesisClient *client,
 								KinesisError *err);
 
 /*
+ * GetRecords in two steps, so that a worker can store one page while the
+ * next is on its way: start sends the call, ready tells whether its answer
+ * is in (see dlake_http_wait), finish waits for it (retrying like
+ * kinesis_get_records) and frees the call, cancel drops it.
+ */
+typedef struct KinesisPending KinesisPending;
+
+extern KinesisPending *kinesis_get_records_start(const KinesisClient *client,
+												 const char *iterator, int limit,
+												 MemoryContext parent);
+extern bool kinesis_pending_ready(const KinesisPending *p);
+extern bool kinesis_get_records_finish(KinesisPending *p,
+									   const KinesisClient *client,
+									   KinesisGetRecordsResult *out,
+									   KinesisError *err);
+extern void kinesis_pending_cancel(KinesisPending *p);
+
+/*
  * One PutRecords call for entries[0..n) that are not done yet (at most 500
  * per request); marks the successful entries done and returns the number
  * still failing.  Returns -1 when the whole request failed (err set).

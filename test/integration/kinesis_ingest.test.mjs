@@ -474,6 +474,16 @@ test('faults: throttling, 5xx, expired iterators and a black-holed request lose 
 	await sql("ALTER SYSTEM SET dlake.request_timeout = '2s'");
 	await sql('SELECT pg_reload_conf()');
 	await createStream(name, kstream);
+	/*
+	 * The faults hit any GetRecords: wait until both shards were read once,
+	 * so that the workers have reloaded the catalog and no longer poll the
+	 * stream the test before dropped (its calls would take the faults).
+	 */
+	await waitFor(async () => {
+		const [r] = await sql(`SELECT count(*) FILTER (WHERE h.state = 'reading')::int AS n
+			FROM dlake.shards h JOIN dlake.streams s USING (stream_id) WHERE s.name = $1`, [name]);
+		return r.n === 2;
+	}, 30000, 100, 'both shards read once');
 	const c = {};
 	const all = [];
 	const phases = [
@@ -522,6 +532,45 @@ test('faults: throttling, 5xx, expired iterators and a black-holed request lose 
 	assert.ok((log.counters.faults.blackhole || 0) >= 1, 'a request was black-holed');
 	await sql("ALTER SYSTEM RESET dlake.request_timeout");
 	await sql('SELECT pg_reload_conf()');
+	await dropStream(name);
+});
+
+test('a worker keeps the GetRecords of several shards in flight while it stores pages', { skip, timeout: 120000 }, async () => {
+	/*
+	 * 4 shards on the stack's 2 workers, every GetRecords delayed by the
+	 * proxy: a worker that fetched its shards one after the other would
+	 * have at most 2 calls in flight at once (one per worker); dlake keeps
+	 * one per shard.
+	 */
+	const kstream = await createKinesisStream(4);
+	const run = crypto.randomBytes(3).toString('hex');
+	const name = `k_inflight_${run}`;
+	const c = {};
+	const all = Array.from({ length: 2000 }, (_, n) => jsonRecord(run, n, 50, c));
+	await produce(kstream, all);
+	const mark = (await proxyLog('kinesis')).entries.reduce((a, e) => Math.max(a, e.id), 0);
+	await faults('kinesis', { delayMs: 700, match: 'GetRecords' });
+	await createStream(name, kstream);
+	await waitCount(name, all.length, 60000);
+	await sleep(3000);	/* a few more (empty) polls at the tip */
+	await faults('kinesis', null);
+	await assertExactlyOnce(name, all.map((r) => r.data));
+	await assertOrder(name);
+
+	const calls = (await proxyLog('kinesis')).entries
+		.filter((e) => e.id > mark && e.target === 'Kinesis_20131202.GetRecords' && e.ms !== undefined)
+		.map((e) => ({ from: Date.parse(e.time), to: Date.parse(e.time) + e.ms }));
+	const events = calls.flatMap((x) => [[x.from, 1], [x.to, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+	let now = 0;
+	let most = 0;
+	for (const [, d] of events)
+	{
+		now += d;
+		most = Math.max(most, now);
+	}
+	assert.ok(calls.length >= 8, `GetRecords calls logged (${calls.length})`);
+	assert.ok(most >= 3, `more GetRecords in flight at once than workers (at most ${most})`);
+	assert.ok(most <= 4, `at most one GetRecords in flight per shard (at most ${most})`);
 	await dropStream(name);
 });
 
