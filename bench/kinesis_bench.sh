@@ -171,7 +171,9 @@ if (budget !== undefined)
 	await sql('SELECT pg_reload_conf()');
 	await new Promise((x) => setTimeout(x, 500));
 }
-console.log(`dlake    dlake.kinesis_read_budget = ${(await sql("SELECT current_setting('dlake.kinesis_read_budget') AS b"))[0].b} per shard`);
+const [{ b: budgetText, kb: budgetKb }] = await sql(`SELECT current_setting('dlake.kinesis_read_budget') AS b,
+	(SELECT setting::bigint FROM pg_settings WHERE name = 'dlake.kinesis_read_budget') AS kb`);
+console.log(`dlake    dlake.kinesis_read_budget = ${budgetText} per shard`);
 await createLakeServer(null, 'bench_lake');
 const name = `bench_${crypto.randomBytes(3).toString('hex')}`;
 const workers = (await sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'dlake stream worker'")).map((r) => r.pid);
@@ -199,7 +201,9 @@ await waitFor(async () => {
 	return n >= N;
 }, 600000, 100);
 const end = Date.now();
-const [{ stored }] = await sql(`SELECT count(*)::int AS stored FROM dlake_staging.${name}`);
+const [{ stored, avg_bytes: avgBytesText }] = await sql(`SELECT count(*)::int AS stored, avg(octet_length(data)) AS avg_bytes
+	FROM dlake_staging.${name}`);
+const avgBytes = Number(avgBytesText);
 if (stored !== N)
 	throw new Error(`staging holds ${stored} rows, expected ${N}`);
 let workers2 = (await sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'dlake stream worker'")).map((r) => r.pid);
@@ -245,6 +249,12 @@ console.log(`copy     ${fmt(N)} rows in ${fmt(copySecs, 2)} s, backend CPU ${fmt
 console.log('');
 console.log(`ratio    dlake / SDK reader records/s        = ${fmt(dlakeRate / sdkRate, 2)}  (goal >= 1)`);
 console.log(`ratio    dlake worker CPU / COPY CPU per row = ${fmt(workerCpu / copyCpu, 2)}  (goal <= 1.5)`);
+if (Number(budgetKb) > 0)
+{
+	/* with a read budget the ceiling is the budget: how close dlake gets */
+	const capRate = SHARDS * Number(budgetKb) * 1024 / avgBytes;
+	console.log(`ratio    dlake / read budget ceiling         = ${fmt(dlakeRate / capRate, 2)}  (${SHARDS} shards x ${budgetText}/s / ${fmt(avgBytes)} B per record = ${fmt(capRate)} rec/s)`);
+}
 
 if (budget !== undefined)
 {

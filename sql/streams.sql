@@ -46,6 +46,9 @@ SELECT attname, format_type(atttypid, atttypmod) AS type, attnotnull
   FROM pg_attribute WHERE attrelid = 'dlake_staging.s1'::regclass AND attnum > 0 AND NOT attisdropped
  ORDER BY attnum;
 SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'dlake_staging.s1'::regclass AND indisunique ORDER BY 1;
+-- the record's bytes and jsonb are compressed with lz4 (the server is built with it)
+SELECT attname, attcompression FROM pg_attribute
+ WHERE attrelid = 'dlake_staging.s1'::regclass AND attname IN ('data', 'payload') ORDER BY 1;
 
 -- stream_status: one row per stream until shards are known
 SELECT stream, kinesis_stream, stream_state, shard_id, state FROM dlake.stream_status ORDER BY stream;

@@ -41,6 +41,7 @@ char	   *dlake_database = NULL;
 int			dlake_max_workers = 2;
 int			dlake_worker_naptime_ms = 1000;
 int			dlake_kinesis_read_budget_kb = 2048;
+int			dlake_kinesis_calls_in_flight = 4;
 
 int			dlake_max_bytes_scanned_mb = 0;
 int			dlake_fdw_listing_ttl_s = 0;
@@ -151,6 +152,14 @@ dlake_guc_init(void)
 							&dlake_kinesis_read_budget_kb,
 							 /* bootValue= */ 2048, 0, 1024 * 1024,
 							PGC_SIGHUP, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("dlake.kinesis_calls_in_flight",
+							"GetRecords calls a stream worker keeps in flight at once.",
+							"At most one per shard; each answer holds up to 10MB of records in the worker's memory. 1 reads the worker's shards one after the other.",
+							&dlake_kinesis_calls_in_flight,
+							 /* bootValue= */ 4, 1, 64,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	/* ---- PGC_USERSET ---- */

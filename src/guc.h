@@ -37,6 +37,7 @@ extern char *dlake_database;
 extern int	dlake_max_workers;
 extern int	dlake_worker_naptime_ms;
 extern int	dlake_kinesis_read_budget_kb;
+extern int	dlake_kinesis_calls_in_flight;
 
 /* scans and exports */
 extern int	dlake_max_bytes_scanned_mb;

@@ -411,6 +411,39 @@ forget_iterator(ShardState *s)
 	}
 }
 
+/* GetRecords calls of this worker in flight */
+static int
+calls_in_flight(void)
+{
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, shards)
+		if (((ShardState *) lfirst(lc))->inflight != NULL)
+			n++;
+	return n;
+}
+
+/*
+ * a shard other than except is due and waits for a call slot (it goes
+ * first: a shard that just got a page must not keep the slots)
+ */
+static bool
+other_shard_waiting(const ShardState *except, TimestampTz now)
+{
+	ListCell   *lc;
+
+	foreach(lc, shards)
+	{
+		ShardState *sh = lfirst(lc);
+
+		if (sh != except && sh->seen && sh->inflight == NULL && sh->next_poll <= now &&
+			find_stream(sh->stream_id) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static void
 free_shard(ShardState *s)
 {
@@ -1281,6 +1314,8 @@ handle_page(StreamState *st, ShardState *sh)
 	sh->iterator = NULL;
 	if (page.next_iterator != NULL)
 	{
+		TimestampTz t;
+
 		sh->iterator = MemoryContextStrdup(sh->cxt, page.next_iterator);
 		if (page.nkinesis > 0 || page.millis_behind > 0)
 		{
@@ -1294,7 +1329,10 @@ handle_page(StreamState *st, ShardState *sh)
 		}
 		else
 			sh->next_poll = TimestampTzPlusMilliseconds(now, dlake_worker_naptime_ms);
-		if (GetCurrentTimestamp() >= sh->next_poll)
+		t = GetCurrentTimestamp();
+		if (t >= sh->next_poll &&
+			calls_in_flight() < dlake_kinesis_calls_in_flight &&
+			!other_shard_waiting(sh, t))
 			start_get_records(st, sh);
 	}
 
@@ -1435,6 +1473,7 @@ dlake_stream_worker_main(Datum arg)
 	{
 		ListCell   *lc;
 		long		sleep_ms;
+		bool		slots_full;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -1480,20 +1519,37 @@ dlake_stream_worker_main(Datum arg)
 			MemoryContextSwitchTo(scratch);
 		}
 
-		/* send the calls that are due */
-		foreach(lc, shards)
+		/*
+		 * Send the calls that are due, longest waiting first, while fewer
+		 * than dlake.kinesis_calls_in_flight are on their way.
+		 */
+		for (;;)
 		{
-			ShardState *sh = lfirst(lc);
-			StreamState *st = find_stream(sh->stream_id);
+			ShardState *next = NULL;
+			StreamState *st;
+			TimestampTz now = GetCurrentTimestamp();
 
 			CHECK_FOR_INTERRUPTS();
-			if (st == NULL || !sh->seen || sh->inflight != NULL ||
-				GetCurrentTimestamp() < sh->next_poll)
-				continue;
-			if (start_fetch(st, sh))
+			if (calls_in_flight() >= dlake_kinesis_calls_in_flight)
+				break;
+			foreach(lc, shards)
+			{
+				ShardState *sh = lfirst(lc);
+
+				if (sh->seen && sh->inflight == NULL && sh->next_poll <= now &&
+					find_stream(sh->stream_id) != NULL &&
+					(next == NULL || sh->next_poll < next->next_poll))
+					next = sh;
+			}
+			if (next == NULL)
+				break;
+			st = find_stream(next->stream_id);
+			if (start_fetch(st, next))
 				next_refresh = 0;	/* lost: reload soon */
 			MemoryContextReset(scratch);
 			MemoryContextSwitchTo(scratch);
+			if (next->inflight == NULL && next->next_poll <= GetCurrentTimestamp())
+				next->next_poll = after_ms(BACKOFF_BASE_MS);	/* never spin */
 		}
 
 		/* store the pages that have arrived */
@@ -1523,6 +1579,7 @@ dlake_stream_worker_main(Datum arg)
 		 * until a call in flight is answered.
 		 */
 		sleep_ms = ms_until(next_refresh);
+		slots_full = calls_in_flight() >= dlake_kinesis_calls_in_flight;
 		foreach(lc, shards)
 		{
 			ShardState *sh = lfirst(lc);
@@ -1532,7 +1589,7 @@ dlake_stream_worker_main(Datum arg)
 				if (kinesis_pending_ready(sh->inflight))
 					sleep_ms = 0;	/* answered while a page was stored */
 			}
-			else if (sh->seen)
+			else if (sh->seen && !slots_full)
 				sleep_ms = Min(sleep_ms, ms_until(sh->next_poll));
 		}
 		foreach(lc, streams)

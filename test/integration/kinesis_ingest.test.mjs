@@ -177,6 +177,7 @@ after(async () => {
 	for (const s of created)
 		await kc.send(new DeleteStreamCommand({ StreamName: s })).catch(() => {});
 	await sql("ALTER SYSTEM RESET dlake.request_timeout").catch(() => {});
+	await sql("ALTER SYSTEM RESET dlake.kinesis_calls_in_flight").catch(() => {});
 	await sql('SELECT pg_reload_conf()').catch(() => {});
 });
 
@@ -535,7 +536,7 @@ test('faults: throttling, 5xx, expired iterators and a black-holed request lose 
 	await dropStream(name);
 });
 
-test('a worker keeps the GetRecords of several shards in flight while it stores pages', { skip, timeout: 120000 }, async () => {
+test('a worker keeps the GetRecords of several shards in flight while it stores pages; dlake.kinesis_calls_in_flight caps them', { skip, timeout: 120000 }, async () => {
 	/*
 	 * 4 shards on the stack's 2 workers, every GetRecords delayed by the
 	 * proxy: a worker that fetched its shards one after the other would
@@ -557,20 +558,43 @@ test('a worker keeps the GetRecords of several shards in flight while it stores 
 	await assertExactlyOnce(name, all.map((r) => r.data));
 	await assertOrder(name);
 
-	const calls = (await proxyLog('kinesis')).entries
-		.filter((e) => e.id > mark && e.target === 'Kinesis_20131202.GetRecords' && e.ms !== undefined)
-		.map((e) => ({ from: Date.parse(e.time), to: Date.parse(e.time) + e.ms }));
-	const events = calls.flatMap((x) => [[x.from, 1], [x.to, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-	let now = 0;
-	let most = 0;
-	for (const [, d] of events)
-	{
-		now += d;
-		most = Math.max(most, now);
-	}
-	assert.ok(calls.length >= 8, `GetRecords calls logged (${calls.length})`);
-	assert.ok(most >= 3, `more GetRecords in flight at once than workers (at most ${most})`);
-	assert.ok(most <= 4, `at most one GetRecords in flight per shard (at most ${most})`);
+	/* the most GetRecords calls in flight at once after log entry `since` */
+	const mostInFlight = async (since) => {
+		const calls = (await proxyLog('kinesis')).entries
+			.filter((e) => e.id > since && e.target === 'Kinesis_20131202.GetRecords' && e.ms !== undefined)
+			.map((e) => ({ from: Date.parse(e.time), to: Date.parse(e.time) + e.ms }));
+		const events = calls.flatMap((x) => [[x.from, 1], [x.to, -1]]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+		let now = 0;
+		let most = 0;
+		for (const [, d] of events)
+		{
+			now += d;
+			most = Math.max(most, now);
+		}
+		return { calls: calls.length, most };
+	};
+	const a = await mostInFlight(mark);
+	assert.ok(a.calls >= 8, `GetRecords calls logged (${a.calls})`);
+	assert.ok(a.most >= 3, `more GetRecords in flight at once than workers (at most ${a.most})`);
+	assert.ok(a.most <= 4, `at most one GetRecords in flight per shard (at most ${a.most})`);
+
+	/* dlake.kinesis_calls_in_flight = 1: one call per worker, as before */
+	await sql('ALTER SYSTEM SET dlake.kinesis_calls_in_flight = 1');
+	await sql('SELECT pg_reload_conf()');
+	await sleep(2500);	/* calls sent before the reload have ended */
+	const mark2 = (await proxyLog('kinesis')).entries.reduce((x, e) => Math.max(x, e.id), 0);
+	await faults('kinesis', { delayMs: 700, match: 'GetRecords' });
+	const more = Array.from({ length: 2000 }, (_, n) => jsonRecord(run, 2000 + n, 50, c));
+	await produce(kstream, more);
+	await waitCount(name, all.length + more.length, 60000);
+	await sleep(2000);
+	await faults('kinesis', null);
+	await sql('ALTER SYSTEM RESET dlake.kinesis_calls_in_flight');
+	await sql('SELECT pg_reload_conf()');
+	const b = await mostInFlight(mark2);
+	assert.ok(b.calls >= 4, `GetRecords calls logged (${b.calls})`);
+	assert.ok(b.most <= 2, `one GetRecords in flight per worker with dlake.kinesis_calls_in_flight = 1 (at most ${b.most})`);
+	await assertExactlyOnce(name, [...all, ...more].map((r) => r.data));
 	await dropStream(name);
 });
 
