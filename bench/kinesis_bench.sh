@@ -26,6 +26,9 @@
 #        so on a shared small machine the figure measures how much CPU a
 #        consumer takes away from the emulator.  BENCH_PIN=0 shares all CPUs.
 #        Affinities are restored at the end.
+#        BENCH_BATCH sets the stream's batch_size (GetRecords Limit and
+#        records per commit; default 10000, the Kinesis maximum, which the
+#        SDK reader uses too).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -68,7 +71,8 @@ const phase = () => ({ m: machine(), e: emuCpu(), self: process.cpuUsage() });
 const phaseReport = (label, p0, secs) => {
 	const m = machine();
 	const self = process.cpuUsage(p0.self);
-	console.log(`${label} CPU: emulator+proxy ${fmt(emuCpu() - p0.e, 2)} s, bench process ${fmt((self.user + self.system) / 1e6, 2)} s, machine busy ${fmt(m.busy - p0.m.busy, 2)} s, idle ${fmt(m.idle - p0.m.idle, 2)} s over ${fmt(secs, 2)} s`);
+	const e = emuCpu() - p0.e;
+	console.log(`${label} CPU: emulator+proxy ${fmt(e, 2)} s (${fmt(e / secs * 100)} % of one CPU), bench process ${fmt((self.user + self.system) / 1e6, 2)} s, machine busy ${fmt(m.busy - p0.m.busy, 2)} s, idle ${fmt(m.idle - p0.m.idle, 2)} s over ${fmt(secs, 2)} s`);
 };
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
@@ -181,7 +185,8 @@ const cpu0 = workers.map(cpu);
 const proxyLog = async (since) => (await (await fetch(`${env.DLAKE_KINESIS_PROXY_ADMIN}/log?since=${since}`)).json()).entries;
 const logMark = (await proxyLog(0)).reduce((a, e) => Math.max(a, e.id), 0);
 t = Date.now();
-await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${stream}', server => 'bench_lake')`);
+const batch = Number(process.env.BENCH_BATCH || 10000);	/* GetRecords Limit = records per commit */
+await sql(`SELECT dlake.create_stream('${name}', kinesis_stream => '${stream}', server => 'bench_lake', batch_size => ${batch})`);
 let first = null;
 let atFirst = 0;
 /*
