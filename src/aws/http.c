@@ -994,9 +994,11 @@ dlake_http_wait(long timeout_ms)
 	if (http_active == NULL || !http_initialized)
 	{
 		if (timeout_ms > 0)
+		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 timeout_ms, DLAKE_WAIT_EVENT_HTTP);
-		ResetLatch(MyLatch);
+			ResetLatch(MyLatch);
+		}
 		return;
 	}
 	(void) http_drive(NULL, HTTP_UNTIL_ANY, Max(timeout_ms, 0), &latch_consumed);
