@@ -296,6 +296,8 @@ aws_prepare(AwsPendingRequest *p, const AwsRequest *req)
 	if (req->endpoint->ca_file && req->endpoint->ca_file[0])
 		p->hopts.ca_file = req->endpoint->ca_file;
 	p->hopts.max_response_bytes = req->max_response_bytes;
+	if (req->timeout_ms > 0)
+		p->hopts.total_timeout_ms = req->timeout_ms;
 
 	if (s3 && req->unsigned_payload)
 		p->hash = SIGV4_UNSIGNED_PAYLOAD;
@@ -376,7 +378,7 @@ aws_run_attempts(AwsPendingRequest *p, DlakeHttpTransfer *first,
 				 herr == DLAKE_HTTP_IO_ERROR) &&
 				(req->idempotent || !hresp.sent || herr == DLAKE_HTTP_CONNECT_FAILED))
 				retry = true;
-			if (!retry || attempt > dlake_max_retries)
+			if (!retry || attempt > dlake_max_retries || req->no_retries)
 				return AWS_ERR_TRANSPORT;
 		}
 		else
@@ -402,7 +404,7 @@ aws_run_attempts(AwsPendingRequest *p, DlakeHttpTransfer *first,
 				resp->throttles++;
 			retry = aws_error_is_retryable(error_200 ? 500 : resp->http_status,
 										   resp->aws_code);
-			if (!retry || attempt > dlake_max_retries)
+			if (!retry || attempt > dlake_max_retries || req->no_retries)
 			{
 				if (aws_error_is_throttling(resp->aws_code) || resp->http_status == 429)
 					aws_request_stats.throttles++;

@@ -48,6 +48,9 @@ typedef struct AwsRequest
 	bool		idempotent;		/* may be retried after a network error */
 	size_t		max_response_bytes;
 	const char *describe;		/* "PUT s3://bucket/key" for errcontext */
+	int			timeout_ms;		/* > 0: total timeout of each attempt instead
+								 * of dlake.request_timeout */
+	bool		no_retries;		/* one attempt only */
 } AwsRequest;
 
 typedef enum AwsStatus

@@ -76,6 +76,7 @@ PGDLLEXPORT void dlake_stream_launcher_main(Datum arg);
 PGDLLEXPORT void dlake_stream_worker_main(Datum arg);
 
 #define MIN_POLL_INTERVAL_MS 200	/* ≤ 5 GetRecords/s/shard */
+#define AT_TIMESTAMP_TIMEOUT_MS 3000	/* then TRIM_HORIZON + skip */
 #define LIST_INTERVAL_MS 5000
 #define BACKOFF_BASE_MS 100
 #define BACKOFF_CAP_MS 10000
@@ -127,6 +128,7 @@ typedef struct ShardState
 	char	   *hash_hi;
 	int			failures;		/* consecutive failed commits of this position */
 	char	   *iterator;
+	bool		at_timestamp_tried; /* start_at timestamp: AT_TIMESTAMP asked */
 	KinesisPending *inflight;	/* GetRecords sent, answer not handled yet */
 	TimestampTz inflight_start;
 	bool		seen;
@@ -1161,8 +1163,32 @@ start_fetch(StreamState *st, ShardState *sh)
 		else
 			type = KINESIS_ITER_TRIM_HORIZON;
 		pgstat_report_activity(STATE_RUNNING, psprintf("GetShardIterator %s", sh->shard_id));
+
+		/*
+		 * start_at a timestamp, nothing stored yet: start AT_TIMESTAMP, so
+		 * that the records older than it are not read just to be skipped.
+		 * One quick attempt: where it fails (an emulator that never answers
+		 * on a shard without a newer record, a timestamp it refuses), read
+		 * from the start position and skip by arrival time, as always.
+		 */
+		if (type == KINESIS_ITER_TRIM_HORIZON && st->start_ts != 0 && !sh->at_timestamp_tried)
+		{
+			sh->at_timestamp_tried = true;
+			if (kinesis_get_shard_iterator(&st->client, sh->shard_id, KINESIS_ITER_AT_TIMESTAMP,
+										   NULL, st->start_ts, AT_TIMESTAMP_TIMEOUT_MS,
+										   &it, &err))
+			{
+				sh->iterator = MemoryContextStrdup(sh->cxt, it);
+				start_get_records(st, sh);
+				return false;
+			}
+			if (err.kind == KINESIS_ERR_INTERRUPTED)
+				CHECK_FOR_INTERRUPTS();
+			elog(DEBUG1, "dlake stream \"%s\" shard %s: AT_TIMESTAMP failed (%s); reading from TRIM_HORIZON",
+				 st->name, sh->shard_id, err.message);
+		}
 		if (!kinesis_get_shard_iterator(&st->client, sh->shard_id, type, sh->checkpoint_seq,
-										0, &it, &err))
+										0, 0, &it, &err))
 		{
 			sh->throttles_pending += err.throttles;
 			if (err.kind == KINESIS_ERR_INTERRUPTED)

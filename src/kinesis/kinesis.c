@@ -384,11 +384,13 @@ restart:
 bool
 kinesis_get_shard_iterator(const KinesisClient *client, const char *shard_id,
 						   KinesisIteratorType type, const char *sequence_number,
-						   TimestampTz timestamp, char **iterator,
+						   TimestampTz timestamp, int timeout_ms, char **iterator,
 						   KinesisError *err)
 {
 	StringInfoData body;
 	AwsResponse resp;
+	AwsRequest	req;
+	char		target[96];
 	cJSON	   *root;
 
 	initStringInfo(&body);
@@ -406,7 +408,14 @@ kinesis_get_shard_iterator(const KinesisClient *client, const char *shard_id,
 	}
 	appendStringInfoChar(&body, '}');
 
-	if (!kinesis_call(client, "GetShardIterator", &body, true, &resp, err))
+	kinesis_build_request(client, "GetShardIterator", &body, true, &req, target, sizeof(target));
+	if (timeout_ms > 0)
+	{
+		req.timeout_ms = timeout_ms;
+		req.no_retries = true;
+	}
+	if (!kinesis_classify("GetShardIterator", aws_request_execute(&req, client->creds, &resp),
+						  &resp, err))
 		return false;
 	if ((root = parse_body(&resp, "GetShardIterator", err)) == NULL)
 		return false;

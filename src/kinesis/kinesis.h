@@ -137,11 +137,13 @@ extern bool kinesis_describe_stream_summary(const KinesisClient *client,
 											KinesisError *err);
 extern bool kinesis_list_shards(const KinesisClient *client, List **shards,
 								KinesisError *err);
+/* timeout_ms > 0: one attempt with that timeout (0: the usual retries) */
 extern bool kinesis_get_shard_iterator(const KinesisClient *client,
 									   const char *shard_id,
 									   KinesisIteratorType type,
 									   const char *sequence_number,
 									   TimestampTz timestamp,
+									   int timeout_ms,
 									   char **iterator,
 									   KinesisError *err);
 extern bool kinesis_get_records(const KinesisClient *client,

@@ -24,6 +24,8 @@
  *   GET  /__dlake/faults            current spec and remaining count
  *   DELETE /__dlake/faults          clear faults
  *   GET  /__dlake/log[?since=id]    {entries: [...], counters: {...}}
+ *                                   (Kinesis GetShardIterator entries carry
+ *                                   iteratorType)
  *   POST /__dlake/reset             clear log, counters, faults
  *   POST /__dlake/keys              add a key {accessKeyId, secretAccessKey, sessionToken?}
  *   DELETE /__dlake/keys?accessKeyId=...  remove a key
@@ -765,6 +767,17 @@ async function handle(req, res)
 	}
 	entry.bytes = body.length;
 	counters.bytesIn += body.length;
+	if (entry.target === 'Kinesis_20131202.GetShardIterator')
+	{
+		try
+		{
+			entry.iteratorType = JSON.parse(body.toString('utf8')).ShardIteratorType || null;
+		}
+		catch
+		{
+			entry.iteratorType = null;
+		}
+	}
 
 	const query = parseQuery(rawQuery);
 	let verified;

@@ -302,6 +302,47 @@ test('start_at latest and a timestamp', { skip, timeout: 90000 }, async () => {
 	await dropStream(fromTs);
 });
 
+test('start_at a timestamp begins AT_TIMESTAMP; a shard where that fails is read from the start and skipped', { skip, timeout: 90000 }, async () => {
+	/*
+	 * 2 shards; after the timestamp only shard 0 gets records (explicit
+	 * hash key 1).  kinesalite answers AT_TIMESTAMP only where a newer
+	 * record exists: shard 0 starts there, shard 1's request fails after
+	 * the worker's short timeout and it is read from TRIM_HORIZON with the
+	 * older records skipped.
+	 */
+	const kstream = await createKinesisStream(2);
+	const run = crypto.randomBytes(3).toString('hex');
+	const c = {};
+	const old = Array.from({ length: 60 }, (_, n) => jsonRecord(run, n, 10, c));
+	await produce(kstream, old);
+	await sleep(1200);
+	const [{ ts }] = await sql("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS+00') AS ts");
+	await sleep(1200);
+	const fresh = Array.from({ length: 40 }, (_, n) => ({ ...jsonRecord(run, 100 + n, 10, c), ehk: '1' }));
+	await produce(kstream, fresh);
+
+	const mark = (await proxyLog('kinesis')).entries.reduce((a, e) => Math.max(a, e.id), 0);
+	const name = `k_atts_${run}`;
+	await createStream(name, kstream, { start_at: ts });
+	await waitCount(name, fresh.length);
+	/* shard 1 too has been read (after its AT_TIMESTAMP gave up) */
+	await waitFor(async () => {
+		const r = await sql("SELECT count(*) FILTER (WHERE state = 'reading')::int AS n FROM dlake.stream_status WHERE stream = $1", [name]);
+		return r[0].n === 2;
+	}, 30000, 200, 'both shards reading');
+	await sleep(1000);
+	await assertExactlyOnce(name, fresh.map((r) => r.data));
+
+	const its = (await proxyLog('kinesis')).entries
+		.filter((e) => e.id > mark && e.target === 'Kinesis_20131202.GetShardIterator');
+	const atTs = its.filter((e) => e.iteratorType === 'AT_TIMESTAMP');
+	assert.equal(atTs.length, 2, `one AT_TIMESTAMP request per shard (${JSON.stringify(its.map((e) => [e.iteratorType, e.status]))})`);
+	assert.equal(atTs.filter((e) => e.status === 200).length, 1, 'answered for the shard with newer records');
+	assert.ok(its.some((e) => e.iteratorType === 'TRIM_HORIZON' && e.status === 200),
+		'the other shard is read from TRIM_HORIZON');
+	await dropStream(name);
+});
+
 test('pause, resume, drop', { skip, timeout: 90000 }, async () => {
 	const kstream = await createKinesisStream(2);
 	const run = crypto.randomBytes(3).toString('hex');
