@@ -1404,6 +1404,14 @@ test_helpers(void)
 	CHECK(parquet_int96_to_unix_micros(back, &us) == PARQUET_OK && us == -1);
 	b[7] = 0x7f;
 	CHECK(parquet_int96_to_unix_micros(b, &us) == PARQUET_ERR_RANGE);
+	{
+		/* a Julian day whose microseconds overflow int64 (found by fuzzing) */
+		uint8_t		far[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0x7a, 0xe8, 0xe6, 0x0b};	/* day 199,682,170 */
+		uint8_t		neg[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x80};	/* day -2^31 */
+
+		CHECK(parquet_int96_to_unix_micros(far, &us) == PARQUET_ERR_RANGE);
+		CHECK(parquet_int96_to_unix_micros(neg, &us) == PARQUET_ERR_RANGE);
+	}
 	CHECK(parquet_to_micros(-1, PARQUET_NANOS) == -1 && parquet_to_micros(5, PARQUET_MILLIS) == 5000);
 	CHECK(parquet_utf8_valid((const uint8_t *) "héllo 日本 😀", strlen("héllo 日本 😀")));
 	CHECK(!parquet_utf8_valid((const uint8_t *) "\xc0\xaf", 2));

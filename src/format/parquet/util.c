@@ -287,12 +287,19 @@ ParquetStatus
 parquet_int96_to_unix_micros(const uint8_t *b, int64_t *out)
 {
 	int64_t		nanos = (int64_t) pq_le64(b);
-	int64_t		jd = (int32_t) pq_le32(b + 8);
+	int64_t		days = (int64_t) (int32_t) pq_le32(b + 8) - JULIAN_UNIX_EPOCH;
 
 	if (nanos < 0 || nanos >= NANOS_PER_DAY)
 		return PARQUET_ERR_RANGE;
-	/* |jd| < 2^31, so (jd - epoch) * USECS_PER_DAY fits in int64 */
-	*out = (jd - JULIAN_UNIX_EPOCH) * USECS_PER_DAY + nanos / 1000;
+
+	/*
+	 * A Julian day number can be any int32, but only about +-106 million
+	 * days of microseconds fit in int64: refuse the rest (the multiplication
+	 * would overflow; one day less keeps the addition of nanos in range).
+	 */
+	if (days > INT64_MAX / USECS_PER_DAY - 1 || days < INT64_MIN / USECS_PER_DAY + 1)
+		return PARQUET_ERR_RANGE;
+	*out = days * USECS_PER_DAY + nanos / 1000;
 	return PARQUET_OK;
 }
 
